@@ -1,0 +1,2 @@
+//! Confab browser client.
+fn main() {}

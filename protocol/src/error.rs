@@ -1,0 +1,188 @@
+//! Stable, machine-readable error codes. They appear in `error` frames and in the JSON
+//! body `{code, message}` of every HTTP 4xx/5xx, and never change meaning once released:
+//! clients branch on the code, people read the message.
+
+use serde::{Deserialize, Serialize};
+
+/// Why a request or frame was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// The WebSocket text was not valid JSON.
+    MalformedFrame,
+    /// The frame's `type` is missing or not one this server knows.
+    UnknownFrame,
+    /// The frame's `type` is known but its fields are missing or of the wrong type.
+    InvalidFrame,
+    /// A binary WebSocket message: only JSON text frames are spoken.
+    BinaryFrame,
+    /// The room does not exist.
+    RoomNotFound,
+    /// The user is not a member of the room.
+    NotAMember,
+    /// The operation does not apply to this kind of room (e.g. joining a direct room).
+    WrongRoomKind,
+    /// The message body is empty or only whitespace.
+    EmptyMessage,
+    /// The message body is longer than the documented limit.
+    MessageTooLong,
+    /// The message body contains control characters.
+    InvalidCharacters,
+    /// The `client_msg_id` is empty, too long or has characters outside `A-Za-z0-9-_`.
+    InvalidClientMsgId,
+    /// A history or backfill page limit or cursor is out of range.
+    InvalidPage,
+    /// Too many frames or requests in a short time; slow down and retry.
+    RateLimited,
+    /// HTTP: no valid session cookie, or the username or password is wrong.
+    Unauthorized,
+    /// HTTP: the WebSocket upgrade came from an origin that is not allowed.
+    ForbiddenOrigin,
+    /// The username does not match the documented rules.
+    InvalidUsername,
+    /// The password is too short or too long.
+    InvalidPassword,
+    /// Someone already has this username (ignoring case).
+    UsernameTaken,
+    /// The room name does not match the documented rules.
+    InvalidRoomName,
+    /// A group room with this name exists already (ignoring case).
+    RoomNameTaken,
+    /// The HTTP request body or query is malformed.
+    BadRequest,
+    /// No such resource.
+    NotFound,
+    /// A dependency (database, bus) is unavailable right now; retry shortly.
+    Unavailable,
+    /// Something failed on the server; details are in its log, not here.
+    Internal,
+}
+
+impl ErrorCode {
+    /// The code as it appears on the wire, e.g. `"not_a_member"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::MalformedFrame => "malformed_frame",
+            Self::UnknownFrame => "unknown_frame",
+            Self::InvalidFrame => "invalid_frame",
+            Self::BinaryFrame => "binary_frame",
+            Self::RoomNotFound => "room_not_found",
+            Self::NotAMember => "not_a_member",
+            Self::WrongRoomKind => "wrong_room_kind",
+            Self::EmptyMessage => "empty_message",
+            Self::MessageTooLong => "message_too_long",
+            Self::InvalidCharacters => "invalid_characters",
+            Self::InvalidClientMsgId => "invalid_client_msg_id",
+            Self::InvalidPage => "invalid_page",
+            Self::RateLimited => "rate_limited",
+            Self::Unauthorized => "unauthorized",
+            Self::ForbiddenOrigin => "forbidden_origin",
+            Self::InvalidUsername => "invalid_username",
+            Self::InvalidPassword => "invalid_password",
+            Self::UsernameTaken => "username_taken",
+            Self::InvalidRoomName => "invalid_room_name",
+            Self::RoomNameTaken => "room_name_taken",
+            Self::BadRequest => "bad_request",
+            Self::NotFound => "not_found",
+            Self::Unavailable => "unavailable",
+            Self::Internal => "internal",
+        }
+    }
+
+    /// A default human-readable explanation.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Self::MalformedFrame => "the frame is not valid JSON",
+            Self::UnknownFrame => "the frame type is missing or unknown",
+            Self::InvalidFrame => "the frame's fields are missing or invalid",
+            Self::BinaryFrame => "binary frames are not supported; send JSON text",
+            Self::RoomNotFound => "no such room",
+            Self::NotAMember => "you are not a member of this room",
+            Self::WrongRoomKind => "this operation does not apply to this kind of room",
+            Self::EmptyMessage => "the message is empty",
+            Self::MessageTooLong => "the message is longer than 4000 characters",
+            Self::InvalidCharacters => "the text contains control characters",
+            Self::InvalidClientMsgId => {
+                "client_msg_id must be 1-64 characters from A-Z a-z 0-9 - _"
+            }
+            Self::InvalidPage => "the page limit or cursor is out of range",
+            Self::RateLimited => "too many requests; slow down",
+            Self::Unauthorized => "invalid username or password, or not signed in",
+            Self::ForbiddenOrigin => "this origin is not allowed",
+            Self::InvalidUsername => {
+                "usernames are 3-32 characters from A-Z a-z 0-9 _ . -"
+            }
+            Self::InvalidPassword => "passwords are 8-256 characters",
+            Self::UsernameTaken => "that username is taken",
+            Self::InvalidRoomName => "room names are 1-64 characters without control characters",
+            Self::RoomNameTaken => "a room with that name exists",
+            Self::BadRequest => "the request is malformed",
+            Self::NotFound => "not found",
+            Self::Unavailable => "the service is temporarily unavailable; retry shortly",
+            Self::Internal => "internal error",
+        }
+    }
+}
+
+impl std::fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The JSON body of every HTTP error response.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiError {
+    /// Stable machine-readable code.
+    pub code: ErrorCode,
+    /// Human-readable explanation.
+    pub message: String,
+}
+
+impl From<ErrorCode> for ApiError {
+    fn from(code: ErrorCode) -> Self {
+        Self {
+            code,
+            message: code.describe().to_owned(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn as_str_matches_the_serialized_code() {
+        let all = [
+            ErrorCode::MalformedFrame,
+            ErrorCode::UnknownFrame,
+            ErrorCode::InvalidFrame,
+            ErrorCode::BinaryFrame,
+            ErrorCode::RoomNotFound,
+            ErrorCode::NotAMember,
+            ErrorCode::WrongRoomKind,
+            ErrorCode::EmptyMessage,
+            ErrorCode::MessageTooLong,
+            ErrorCode::InvalidCharacters,
+            ErrorCode::InvalidClientMsgId,
+            ErrorCode::InvalidPage,
+            ErrorCode::RateLimited,
+            ErrorCode::Unauthorized,
+            ErrorCode::ForbiddenOrigin,
+            ErrorCode::InvalidUsername,
+            ErrorCode::InvalidPassword,
+            ErrorCode::UsernameTaken,
+            ErrorCode::InvalidRoomName,
+            ErrorCode::RoomNameTaken,
+            ErrorCode::BadRequest,
+            ErrorCode::NotFound,
+            ErrorCode::Unavailable,
+            ErrorCode::Internal,
+        ];
+        for code in all {
+            let json = serde_json::to_string(&code).unwrap_or_default();
+            assert_eq!(json, format!("\"{}\"", code.as_str()));
+        }
+    }
+}
