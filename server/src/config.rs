@@ -1,0 +1,85 @@
+//! Command-line flags with environment fallbacks: everything an operator can set.
+//! Parsing only; what the values mean is decided where they are used.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::Parser;
+
+/// Confab chat server.
+#[derive(Debug, Clone, Parser)]
+#[command(name = "confab", version, about)]
+pub struct Config {
+    /// Address to listen on; port 0 picks a free port.
+    #[arg(long, env = "CONFAB_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+
+    /// Directory for the embedded SQLite database and uploaded files.
+    #[arg(long, env = "CONFAB_DATA_DIR", default_value = "./data")]
+    pub data_dir: PathBuf,
+
+    /// Database URL: `postgres://…` for PostgreSQL, `sqlite://…` for a given SQLite file.
+    /// Unset: SQLite at `<data-dir>/confab.db`.
+    #[arg(long, env = "DATABASE_URL")]
+    pub database_url: Option<String>,
+
+    /// Redis URL (`redis://host:port`) for fan-out between instances. Unset: in-process bus
+    /// (one instance only).
+    #[arg(long, env = "REDIS_URL")]
+    pub redis_url: Option<String>,
+
+    /// This instance's name, unique within a deployment. Unset: `confab-<random>`.
+    #[arg(long, env = "CONFAB_INSTANCE_ID")]
+    pub instance_id: Option<String>,
+
+    /// An origin allowed to open WebSockets besides the server's own (repeatable), e.g.
+    /// `http://localhost:8081` for `trunk serve`. Comma-separated in the environment.
+    #[arg(long = "allowed-origin", env = "CONFAB_ALLOWED_ORIGINS", value_delimiter = ',')]
+    pub allowed_origins: Vec<String>,
+
+    /// Log filter in `tracing` syntax, e.g. `info` or `confab_server=debug,info`.
+    #[arg(long, env = "CONFAB_LOG", default_value = "info")]
+    pub log: String,
+
+    /// Directory holding the built client (`trunk build` output), served at `/`.
+    #[arg(long, env = "CONFAB_DIST_DIR", default_value = "./dist")]
+    pub dist_dir: PathBuf,
+
+    /// Frames each connection may have queued for sending before it counts as a slow
+    /// consumer and is closed with code 4008.
+    #[arg(long, env = "CONFAB_OUTBOUND_QUEUE", default_value_t = 4096)]
+    pub outbound_queue: usize,
+
+    /// Most database connections in the pool.
+    #[arg(long, env = "CONFAB_DB_MAX_CONNECTIONS", default_value_t = 16)]
+    pub db_max_connections: u32,
+
+    /// Seconds to wait for a database connection before failing a request with 503.
+    #[arg(long, env = "CONFAB_DB_ACQUIRE_TIMEOUT", default_value_t = 5)]
+    pub db_acquire_timeout_secs: u64,
+
+    /// Mark the session cookie `Secure` (set when served over HTTPS).
+    #[arg(long, env = "CONFAB_SECURE_COOKIES", default_value_t = false)]
+    pub secure_cookies: bool,
+}
+
+impl Config {
+    /// A configuration for tests and embedding: listen on a free loopback port, keep data
+    /// in `data_dir`, everything else at its default.
+    pub fn for_data_dir(data_dir: impl Into<PathBuf>) -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            data_dir: data_dir.into(),
+            database_url: None,
+            redis_url: None,
+            instance_id: None,
+            allowed_origins: Vec::new(),
+            log: "info".into(),
+            dist_dir: PathBuf::from("./dist"),
+            outbound_queue: 4096,
+            db_max_connections: 16,
+            db_acquire_timeout_secs: 5,
+            secure_cookies: false,
+        }
+    }
+}

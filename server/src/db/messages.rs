@@ -1,0 +1,183 @@
+//! Queries on messages: the atomic insert that assigns each room's gapless `seq`, and the
+//! paged reads behind history and backfill.
+
+use confab_protocol::{ClientMsgId, MessageId, MessageKind, MessagePosted, RoomId, Seq, UnixMillis, UserId};
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use super::{Db, is_unique_violation, now};
+
+/// What a send wants stored.
+#[derive(Debug, Clone)]
+pub struct NewMessage<'a> {
+    /// The room.
+    pub room: RoomId,
+    /// The sender.
+    pub sender: UserId,
+    /// The sender's name, copied into the result.
+    pub sender_name: &'a str,
+    /// Text or file.
+    pub kind: MessageKind,
+    /// The checked body.
+    pub body: &'a str,
+    /// The sender's idempotency key.
+    pub client_msg_id: Option<&'a ClientMsgId>,
+}
+
+/// The outcome of an insert.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Inserted {
+    /// Stored now, with the next seq.
+    New(MessagePosted),
+    /// The same `client_msg_id` was stored before: this is that message.
+    Duplicate(MessagePosted),
+    /// The room does not exist or the sender is not a member; nothing was stored.
+    NotAMember,
+}
+
+/// Stores a message with the room's next seq, atomically: the room row's `last_seq` is
+/// bumped in the same transaction as the insert, so the row lock (PostgreSQL) or the
+/// single writer (SQLite) serialises concurrent senders and a failed insert rolls the seq
+/// back — seqs stay strictly increasing and gapless. The membership check is part of the
+/// same statement, so a send costs no extra round trip.
+#[tracing::instrument(skip(db, new), fields(room = %new.room, sender = %new.sender))]
+pub async fn insert(db: &Db, new: NewMessage<'_>) -> Result<Inserted, sqlx::Error> {
+    let sent_at = now();
+    let mut tx = db.writer().begin().await?;
+    let bumped = sqlx::query(
+        "UPDATE rooms SET last_seq = last_seq + 1
+         WHERE id = $1 AND EXISTS (SELECT 1 FROM memberships WHERE room_id = $1 AND user_id = $2)
+         RETURNING last_seq",
+    )
+    .bind(new.room.0)
+    .bind(new.sender.0)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(bumped) = bumped else {
+        tx.rollback().await?;
+        return Ok(Inserted::NotAMember);
+    };
+    let seq = Seq(bumped.try_get(0)?);
+    let inserted = sqlx::query(
+        "INSERT INTO messages (room_id, seq, sender_id, kind, body, client_msg_id, sent_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+    )
+    .bind(new.room.0)
+    .bind(seq.0)
+    .bind(new.sender.0)
+    .bind(new.kind.as_str())
+    .bind(new.body)
+    .bind(new.client_msg_id.map(|id| id.0.as_str()))
+    .bind(sent_at.0)
+    .fetch_one(&mut *tx)
+    .await;
+    match inserted {
+        Ok(row) => {
+            let id = MessageId(row.try_get(0)?);
+            tx.commit().await?;
+            Ok(Inserted::New(MessagePosted {
+                id,
+                room: new.room,
+                seq,
+                sender: new.sender,
+                sender_name: new.sender_name.to_owned(),
+                kind: new.kind,
+                body: new.body.to_owned(),
+                sent_at,
+                client_msg_id: new.client_msg_id.cloned(),
+            }))
+        }
+        Err(err) if is_unique_violation(&err) => {
+            tx.rollback().await?;
+            let Some(client_msg_id) = new.client_msg_id else { return Err(err) };
+            match find_by_client_msg_id(db, new.sender, client_msg_id).await? {
+                Some(existing) => Ok(Inserted::Duplicate(existing)),
+                None => Err(err),
+            }
+        }
+        Err(err) => Err(err),
+    }
+}
+
+const COLUMNS: &str =
+    "m.id, m.room_id, m.seq, m.sender_id, u.username, m.kind, m.body, m.sent_at, m.client_msg_id";
+
+fn message_from(row: &AnyRow) -> Result<MessagePosted, sqlx::Error> {
+    Ok(MessagePosted {
+        id: MessageId(row.try_get(0)?),
+        room: RoomId(row.try_get(1)?),
+        seq: Seq(row.try_get(2)?),
+        sender: UserId(row.try_get(3)?),
+        sender_name: row.try_get(4)?,
+        kind: if row.try_get::<String, _>(5)? == "file" { MessageKind::File } else { MessageKind::Text },
+        body: row.try_get(6)?,
+        sent_at: UnixMillis(row.try_get(7)?),
+        client_msg_id: row.try_get::<Option<String>, _>(8)?.map(ClientMsgId),
+    })
+}
+
+/// The message a sender stored under `client_msg_id`, if any.
+#[tracing::instrument(skip(db))]
+pub async fn find_by_client_msg_id(
+    db: &Db,
+    sender: UserId,
+    client_msg_id: &ClientMsgId,
+) -> Result<Option<MessagePosted>, sqlx::Error> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM messages m JOIN users u ON u.id = m.sender_id
+         WHERE m.sender_id = $1 AND m.client_msg_id = $2"
+    );
+    // The writer sees what the writer just committed, even on SQLite's separate pools.
+    let row = sqlx::query(&sql)
+        .bind(sender.0)
+        .bind(client_msg_id.0.as_str())
+        .fetch_optional(db.writer())
+        .await?;
+    row.as_ref().map(message_from).transpose()
+}
+
+/// Which part of a room's history to read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Page {
+    /// The newest messages.
+    Newest,
+    /// The messages just older than this seq.
+    Before(Seq),
+    /// The messages just newer than this seq.
+    After(Seq),
+}
+
+/// Reads up to `limit` messages of a room, returned ascending by seq, and whether more
+/// lie beyond them in the direction read.
+#[tracing::instrument(skip(db))]
+pub async fn page(
+    db: &Db,
+    room: RoomId,
+    page: Page,
+    limit: u32,
+) -> Result<(Vec<MessagePosted>, bool), sqlx::Error> {
+    let (filter, order, cursor) = match page {
+        Page::Newest => ("", "DESC", None),
+        Page::Before(seq) => ("AND m.seq < $3", "DESC", Some(seq)),
+        Page::After(seq) => ("AND m.seq > $3", "ASC", Some(seq)),
+    };
+    let sql = format!(
+        "SELECT {COLUMNS} FROM messages m JOIN users u ON u.id = m.sender_id
+         WHERE m.room_id = $1 {filter} ORDER BY m.seq {order} LIMIT $2"
+    );
+    let mut query = sqlx::query(&sql).bind(room.0).bind(i64::from(limit) + 1);
+    if let Some(seq) = cursor {
+        query = query.bind(seq.0);
+    }
+    let rows = query.fetch_all(db.reader()).await?;
+    let has_more = rows.len() > limit as usize;
+    let mut messages = rows
+        .iter()
+        .take(limit as usize)
+        .map(message_from)
+        .collect::<Result<Vec<_>, _>>()?;
+    if order == "DESC" {
+        messages.reverse();
+    }
+    Ok((messages, has_more))
+}

@@ -1,0 +1,342 @@
+//! Local fan-out: which connections on *this* instance belong to which rooms and users,
+//! and delivery of already-serialized events to them.
+//!
+//! The hub knows nothing of the bus or the database. Delivery takes a snapshot of a room's
+//! recipients (an `Arc<[Peer]>`, copied on membership change, not on delivery) and pushes
+//! the same shared bytes into each connection's bounded queue without waiting: a
+//! connection whose queue is full is a slow consumer and is told to close, so one stalled
+//! reader never holds up a room or grows the server's memory.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use axum::extract::ws::Utf8Bytes;
+use confab_protocol::{BusTarget, RoomId, UserId};
+use tokio::sync::{mpsc, watch};
+
+/// Identifies one WebSocket connection on this instance.
+pub type ConnId = u64;
+
+/// A request to close one connection, shared by the hub and the connection's tasks.
+/// Holds 0 until a close is requested, then the close code; the first request wins.
+#[derive(Debug)]
+pub struct CloseSignal(watch::Sender<u16>);
+
+impl Default for CloseSignal {
+    fn default() -> Self {
+        Self(watch::Sender::new(0))
+    }
+}
+
+impl CloseSignal {
+    /// Asks the connection to close with `code`; the first request wins.
+    pub fn close(&self, code: u16) {
+        self.0.send_if_modified(|current| {
+            let first = *current == 0;
+            if first {
+                *current = code;
+            }
+            first
+        });
+    }
+
+    /// The requested close code, if any.
+    pub fn code(&self) -> Option<u16> {
+        Some(*self.0.borrow()).filter(|c| *c != 0)
+    }
+
+    /// Waits until a close is requested and returns its code.
+    pub async fn requested(&self) -> u16 {
+        let mut rx = self.0.subscribe();
+        rx.wait_for(|c| *c != 0).await.map(|c| *c).unwrap_or(confab_protocol::close::GOING_AWAY)
+    }
+}
+
+/// One local connection as the hub sees it.
+#[derive(Debug, Clone)]
+pub struct Peer {
+    /// The connection.
+    pub id: ConnId,
+    /// Its user.
+    pub user: UserId,
+    /// The hash of the session it was opened with (sign-out closes it).
+    pub session: Arc<str>,
+    queue: mpsc::Sender<Utf8Bytes>,
+    close: Arc<CloseSignal>,
+}
+
+impl Peer {
+    /// Queues a frame without waiting; a full queue closes the connection as a slow
+    /// consumer. Returns whether the frame was queued.
+    pub fn push(&self, frame: Utf8Bytes) -> bool {
+        match self.queue.try_send(frame) {
+            Ok(()) => true,
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                if self.close.code().is_none() {
+                    tracing::warn!(conn = self.id, user = %self.user, "slow consumer: outbound queue full, closing");
+                }
+                self.close.close(confab_protocol::close::SLOW_CONSUMER);
+                false
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => false,
+        }
+    }
+
+    /// Asks the connection to close with `code`.
+    pub fn close(&self, code: u16) {
+        self.close.close(code);
+    }
+}
+
+/// What a connection's tasks hold: the receiving end of its queue and its close signal.
+#[derive(Debug)]
+pub struct PeerEnd {
+    /// Frames to write, in order.
+    pub queue: mpsc::Receiver<Utf8Bytes>,
+    /// Set when the connection must close.
+    pub close: Arc<CloseSignal>,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    rooms: HashMap<RoomId, Arc<[Peer]>>,
+    users: HashMap<UserId, Vec<Peer>>,
+    conn_rooms: HashMap<ConnId, HashSet<RoomId>>,
+}
+
+/// The local registry of connections.
+#[derive(Debug, Default)]
+pub struct Hub {
+    inner: Mutex<Inner>,
+    next_id: AtomicU64,
+}
+
+impl Hub {
+    // Sections under this lock are short and never await: a std mutex is right here.
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Creates a connection's queue (holding at most `capacity` frames) with `greeting`
+    /// first in it, then registers it in `rooms` — so nothing can overtake the greeting.
+    /// Returns the peer, its receiving end, and the rooms that had no local connection
+    /// before (to subscribe to on the bus).
+    pub fn register(
+        &self,
+        user: UserId,
+        session: Arc<str>,
+        rooms: &[RoomId],
+        capacity: usize,
+        greeting: Option<Utf8Bytes>,
+    ) -> (Peer, PeerEnd, Vec<RoomId>) {
+        let (tx, rx) = mpsc::channel(capacity.max(2));
+        if let Some(greeting) = greeting {
+            let _ = tx.try_send(greeting);
+        }
+        let close = Arc::new(CloseSignal::default());
+        let peer = Peer {
+            id: self.next_id.fetch_add(1, Ordering::Relaxed) + 1,
+            user,
+            session,
+            queue: tx,
+            close: close.clone(),
+        };
+        let mut inner = self.lock();
+        inner.users.entry(user).or_default().push(peer.clone());
+        inner.conn_rooms.insert(peer.id, rooms.iter().copied().collect());
+        let occupied = rooms.iter().filter(|room| add_to_room(&mut inner, **room, &peer)).copied().collect();
+        (peer, PeerEnd { queue: rx, close }, occupied)
+    }
+
+    /// Removes a connection. Returns the rooms left with no local connection.
+    pub fn unregister(&self, peer: &Peer) -> Vec<RoomId> {
+        let mut inner = self.lock();
+        if let Some(peers) = inner.users.get_mut(&peer.user) {
+            peers.retain(|p| p.id != peer.id);
+            if peers.is_empty() {
+                inner.users.remove(&peer.user);
+            }
+        }
+        let rooms = inner.conn_rooms.remove(&peer.id).unwrap_or_default();
+        rooms.into_iter().filter(|room| remove_from_room(&mut inner, *room, peer.id)).collect()
+    }
+
+    /// Adds every local connection of `user` to `room`. Returns whether the room had no
+    /// local connection before.
+    pub fn add_user_to_room(&self, user: UserId, room: RoomId) -> bool {
+        let mut inner = self.lock();
+        let peers = inner.users.get(&user).cloned().unwrap_or_default();
+        let mut occupied = false;
+        for peer in &peers {
+            if inner.conn_rooms.get_mut(&peer.id).is_some_and(|rooms| rooms.insert(room)) {
+                occupied |= add_to_room(&mut inner, room, peer);
+            }
+        }
+        occupied
+    }
+
+    /// Removes every local connection of `user` from `room`. Returns whether the room has
+    /// no local connection left.
+    pub fn remove_user_from_room(&self, user: UserId, room: RoomId) -> bool {
+        let mut inner = self.lock();
+        let ids: Vec<ConnId> = inner.users.get(&user).map(|p| p.iter().map(|p| p.id).collect()).unwrap_or_default();
+        let mut vacated = false;
+        for id in ids {
+            if inner.conn_rooms.get_mut(&id).is_some_and(|rooms| rooms.remove(&room)) {
+                vacated |= remove_from_room(&mut inner, room, id);
+            }
+        }
+        vacated
+    }
+
+    /// Whether connection `conn` receives `room`'s events.
+    pub fn is_in_room(&self, conn: ConnId, room: RoomId) -> bool {
+        self.lock().conn_rooms.get(&conn).is_some_and(|rooms| rooms.contains(&room))
+    }
+
+    /// Rooms with at least one local connection.
+    pub fn occupied_rooms(&self) -> Vec<RoomId> {
+        self.lock().rooms.keys().copied().collect()
+    }
+
+    /// Queues `frame` for every local connection `target` names. Returns how many
+    /// connections it was queued for.
+    pub fn deliver(&self, target: BusTarget, frame: &Utf8Bytes) -> usize {
+        let recipients: Arc<[Peer]> = {
+            let inner = self.lock();
+            match target {
+                BusTarget::Room(room) => match inner.rooms.get(&room) {
+                    Some(peers) => peers.clone(),
+                    None => return 0,
+                },
+                BusTarget::User(user) => match inner.users.get(&user) {
+                    Some(peers) => peers.as_slice().into(),
+                    None => return 0,
+                },
+            }
+        };
+        recipients.iter().filter(|peer| peer.push(frame.clone())).count()
+    }
+
+    /// Closes every local connection opened with the session `session`.
+    pub fn close_session(&self, session: &str, code: u16) {
+        for peers in self.lock().users.values() {
+            peers.iter().filter(|p| &*p.session == session).for_each(|p| p.close(code));
+        }
+    }
+
+    /// Closes every local connection (shutdown).
+    pub fn close_all(&self, code: u16) {
+        for peers in self.lock().users.values() {
+            peers.iter().for_each(|p| p.close(code));
+        }
+    }
+
+    /// How many connections are registered.
+    pub fn connection_count(&self) -> usize {
+        self.lock().conn_rooms.len()
+    }
+}
+
+/// Adds `peer` to `room`'s recipients; `true` when it is the room's first.
+fn add_to_room(inner: &mut Inner, room: RoomId, peer: &Peer) -> bool {
+    match inner.rooms.get_mut(&room) {
+        Some(peers) => {
+            let mut next = Vec::with_capacity(peers.len() + 1);
+            next.extend(peers.iter().cloned());
+            next.push(peer.clone());
+            *peers = next.into();
+            false
+        }
+        None => {
+            inner.rooms.insert(room, Arc::from([peer.clone()]));
+            true
+        }
+    }
+}
+
+/// Removes connection `id` from `room`'s recipients; `true` when the room is now empty.
+fn remove_from_room(inner: &mut Inner, room: RoomId, id: ConnId) -> bool {
+    let Some(peers) = inner.rooms.get_mut(&room) else { return false };
+    let next: Vec<Peer> = peers.iter().filter(|p| p.id != id).cloned().collect();
+    if next.is_empty() {
+        inner.rooms.remove(&room);
+        true
+    } else {
+        *peers = next.into();
+        false
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frame(text: &str) -> Utf8Bytes {
+        Utf8Bytes::from(text.to_owned())
+    }
+
+    #[test]
+    fn rooms_are_occupied_by_the_first_connection_and_vacated_by_the_last() {
+        let hub = Hub::default();
+        let (a, _a_end, occupied) = hub.register(UserId(1), "s1".into(), &[RoomId(1), RoomId(2)], 8, None);
+        assert_eq!(sorted(occupied), vec![RoomId(1), RoomId(2)]);
+        let (b, _b_end, occupied) = hub.register(UserId(2), "s2".into(), &[RoomId(2)], 8, None);
+        assert!(occupied.is_empty());
+        assert_eq!(sorted(hub.unregister(&a)), vec![RoomId(1)]);
+        assert_eq!(hub.unregister(&b), vec![RoomId(2)]);
+        assert!(hub.occupied_rooms().is_empty());
+    }
+
+    #[test]
+    fn delivery_reaches_each_member_connection_once() {
+        let hub = Hub::default();
+        let (_a, mut a_end, _) = hub.register(UserId(1), "s1".into(), &[RoomId(1)], 8, None);
+        let (_b, mut b_end, _) = hub.register(UserId(2), "s2".into(), &[RoomId(1)], 8, None);
+        let (_c, mut c_end, _) = hub.register(UserId(3), "s3".into(), &[RoomId(9)], 8, None);
+        assert_eq!(hub.deliver(BusTarget::Room(RoomId(1)), &frame("hello")), 2);
+        assert_eq!(a_end.queue.try_recv().ok().as_deref(), Some("hello"));
+        assert_eq!(b_end.queue.try_recv().ok().as_deref(), Some("hello"));
+        assert!(a_end.queue.try_recv().is_err());
+        assert!(c_end.queue.try_recv().is_err());
+    }
+
+    #[test]
+    fn joining_and_leaving_applies_to_all_of_a_users_connections() {
+        let hub = Hub::default();
+        let (a1, mut a1_end, _) = hub.register(UserId(1), "s1".into(), &[], 8, None);
+        let (a2, mut a2_end, _) = hub.register(UserId(1), "s2".into(), &[], 8, None);
+        assert!(hub.add_user_to_room(UserId(1), RoomId(5)));
+        assert!(hub.is_in_room(a1.id, RoomId(5)) && hub.is_in_room(a2.id, RoomId(5)));
+        assert_eq!(hub.deliver(BusTarget::Room(RoomId(5)), &frame("x")), 2);
+        assert!(a1_end.queue.try_recv().is_ok() && a2_end.queue.try_recv().is_ok());
+        assert!(hub.remove_user_from_room(UserId(1), RoomId(5)));
+        assert_eq!(hub.deliver(BusTarget::Room(RoomId(5)), &frame("y")), 0);
+    }
+
+    #[tokio::test]
+    async fn a_full_queue_closes_the_connection_as_a_slow_consumer() {
+        let hub = Hub::default();
+        let (_a, a_end, _) = hub.register(UserId(1), "s1".into(), &[RoomId(1)], 2, None);
+        assert_eq!(hub.deliver(BusTarget::Room(RoomId(1)), &frame("1")), 1);
+        assert_eq!(hub.deliver(BusTarget::Room(RoomId(1)), &frame("2")), 1);
+        assert_eq!(hub.deliver(BusTarget::Room(RoomId(1)), &frame("3")), 0);
+        assert_eq!(a_end.close.requested().await, confab_protocol::close::SLOW_CONSUMER);
+    }
+
+    #[test]
+    fn sign_out_closes_only_that_sessions_connections() {
+        let hub = Hub::default();
+        let (_a1, a1_end, _) = hub.register(UserId(1), "s1".into(), &[], 8, None);
+        let (_a2, a2_end, _) = hub.register(UserId(1), "s2".into(), &[], 8, None);
+        hub.close_session("s1", confab_protocol::close::SESSION_ENDED);
+        assert_eq!(a1_end.close.code(), Some(confab_protocol::close::SESSION_ENDED));
+        assert_eq!(a2_end.close.code(), None);
+    }
+
+    fn sorted(mut rooms: Vec<RoomId>) -> Vec<RoomId> {
+        rooms.sort();
+        rooms
+    }
+}

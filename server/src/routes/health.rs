@@ -1,0 +1,38 @@
+//! `/healthz` (the process is up) and `/readyz` (it can serve: database and bus reachable).
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::Serialize;
+
+use crate::db::Db;
+use crate::realtime::Realtime;
+use crate::state::AppState;
+
+/// Routes of this module.
+pub fn router() -> Router<AppState> {
+    Router::new().route("/healthz", get(healthz)).route("/readyz", get(readyz))
+}
+
+/// `GET /healthz`: 200 while the process runs.
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+#[derive(Serialize)]
+struct Readiness {
+    database: bool,
+    bus: bool,
+}
+
+/// `GET /readyz`: 200 when the database and the bus answer, else 503; the body says which.
+async fn readyz(State(db): State<Db>, State(realtime): State<Realtime>) -> (StatusCode, Json<Readiness>) {
+    let readiness = Readiness { database: db.ping().await, bus: realtime.bus().is_connected() };
+    let status = if readiness.database && readiness.bus {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (status, Json(readiness))
+}

@@ -1,0 +1,29 @@
+//! What handlers share: the database, the realtime layer and the settings they read.
+//! Handlers extract only the part they need (`State<Db>`, `State<Realtime>`, …).
+
+use std::sync::Arc;
+
+use axum::extract::FromRef;
+
+use crate::db::Db;
+use crate::realtime::Realtime;
+
+/// Settings handlers read at request time.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Origins allowed to open WebSockets besides the server's own.
+    pub allowed_origins: Vec<String>,
+    /// Whether the session cookie is marked `Secure`.
+    pub secure_cookies: bool,
+}
+
+/// The application state.
+#[derive(Debug, Clone, FromRef)]
+pub struct AppState {
+    /// The database.
+    pub db: Db,
+    /// Hub and bus.
+    pub realtime: Realtime,
+    /// Settings.
+    pub settings: Arc<Settings>,
+}

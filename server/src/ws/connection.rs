@@ -1,0 +1,140 @@
+//! One WebSocket connection: registers it with the hub, then runs a writer task that
+//! drains the connection's bounded queue into the socket (batching writes, one flush per
+//! batch) and a reader loop that decodes each frame once at the edge and hands it to
+//! `commands`. Whichever side ends first ends the other; the hub entry is removed last.
+
+use std::time::Duration;
+
+use axum::extract::ws::{CloseFrame, Message, WebSocket};
+use futures_util::{SinkExt, StreamExt, stream::SplitSink};
+use confab_protocol::{ClientFrame, ErrorCode, PROTOCOL_VERSION, ServerFrame, close};
+
+use super::commands::{self, Context};
+use crate::auth::CurrentSession;
+use crate::db;
+use crate::hub::PeerEnd;
+use crate::realtime::encode;
+use crate::state::AppState;
+
+/// Most frames written per flush.
+const WRITE_BATCH: usize = 64;
+
+/// Serves one upgraded socket until either side closes it.
+pub async fn run(socket: WebSocket, state: AppState, session: CurrentSession) {
+    let user = session.user;
+    let rooms = match db::rooms::ids_for_user(&state.db, user.id).await {
+        Ok(rooms) => rooms,
+        Err(err) => {
+            tracing::error!(error = %err, "cannot load rooms for a new connection");
+            let mut socket = socket;
+            let _ = socket
+                .send(Message::Close(Some(CloseFrame { code: 1011, reason: "database unavailable".into() })))
+                .await;
+            return;
+        }
+    };
+    let welcome = ServerFrame::Welcome {
+        user: user.clone(),
+        instance: state.realtime.instance().clone(),
+        protocol_version: PROTOCOL_VERSION,
+    };
+    let (peer, end) = state.realtime.connect(user.id, session.token_hash.into(), &rooms, &welcome);
+    tracing::debug!(conn = peer.id, user = %user.id, "connection opened");
+    let close = end.close.clone();
+    let (sink, mut stream) = socket.split();
+    let writer = tokio::spawn(write_loop(sink, end));
+
+    let ctx = Context { state: &state, peer: &peer, user: &user };
+    loop {
+        let message = tokio::select! {
+            _ = close.requested() => break,
+            message = stream.next() => message,
+        };
+        match message {
+            None | Some(Ok(Message::Close(_))) => break,
+            Some(Ok(Message::Text(text))) => match ClientFrame::decode(text.as_str()) {
+                Ok(frame) => commands::handle(&ctx, frame).await,
+                Err(err) => ctx.reply(ServerFrame::decode_error(err)),
+            },
+            Some(Ok(Message::Binary(_))) => ctx.reply(ServerFrame::Error {
+                code: ErrorCode::BinaryFrame,
+                message: ErrorCode::BinaryFrame.describe().to_owned(),
+                frame: None,
+                room: None,
+                client_msg_id: None,
+            }),
+            Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
+            Some(Err(err)) => {
+                if is_too_big(&err) {
+                    peer.close(close::MESSAGE_TOO_BIG);
+                }
+                tracing::debug!(conn = peer.id, error = %err, "read failed");
+                break;
+            }
+        }
+    }
+
+    state.realtime.disconnect(&peer);
+    // Dropping the last sender lets the writer drain what is queued and finish.
+    drop(peer);
+    if tokio::time::timeout(Duration::from_secs(5), writer).await.is_err() {
+        tracing::debug!("writer did not finish in time");
+    }
+}
+
+/// Whether a read failed because a message exceeded the size cap.
+fn is_too_big(err: &axum::Error) -> bool {
+    use std::error::Error as _;
+    let mut source: Option<&(dyn std::error::Error + 'static)> = err.source();
+    while let Some(e) = source {
+        if let Some(tungstenite::Error::Capacity(_)) = e.downcast_ref::<tungstenite::Error>() {
+            return true;
+        }
+        source = e.source();
+    }
+    false
+}
+
+/// Writes queued frames in batches until the queue closes or a close is requested.
+async fn write_loop(mut sink: SplitSink<WebSocket, Message>, mut end: PeerEnd) {
+    let mut batch = Vec::with_capacity(WRITE_BATCH);
+    let code = loop {
+        tokio::select! {
+            biased;
+            code = end.close.requested() => break Some(code),
+            received = end.queue.recv_many(&mut batch, WRITE_BATCH) => {
+                if received == 0 {
+                    break end.close.code();
+                }
+                for frame in batch.drain(..) {
+                    if sink.feed(Message::Text(frame)).await.is_err() {
+                        return;
+                    }
+                }
+                if sink.flush().await.is_err() {
+                    return;
+                }
+            }
+        }
+    };
+    let frame = code.map(|code| CloseFrame { code, reason: close_reason(code).into() });
+    let _ = sink.send(Message::Close(frame)).await;
+    let _ = sink.close().await;
+}
+
+fn close_reason(code: u16) -> &'static str {
+    match code {
+        close::GOING_AWAY => "server shutting down",
+        close::MESSAGE_TOO_BIG => "frame too big",
+        close::SLOW_CONSUMER => "slow consumer: reconnect and backfill",
+        close::SESSION_ENDED => "signed out",
+        _ => "",
+    }
+}
+
+/// Encodes and queues a frame for this connection only.
+pub fn push_frame(peer: &crate::hub::Peer, frame: &ServerFrame) {
+    if let Some(bytes) = encode(frame) {
+        peer.push(bytes);
+    }
+}
