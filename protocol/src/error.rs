@@ -109,9 +109,7 @@ impl ErrorCode {
             Self::RateLimited => "too many requests; slow down",
             Self::Unauthorized => "invalid username or password, or not signed in",
             Self::ForbiddenOrigin => "this origin is not allowed",
-            Self::InvalidUsername => {
-                "usernames are 3-32 characters from A-Z a-z 0-9 _ . -"
-            }
+            Self::InvalidUsername => "usernames are 3-32 characters from A-Z a-z 0-9 _ . -",
             Self::InvalidPassword => "passwords are 8-256 characters",
             Self::UsernameTaken => "that username is taken",
             Self::InvalidRoomName => "room names are 1-64 characters without control characters",

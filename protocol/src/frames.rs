@@ -6,9 +6,9 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::ErrorCode;
 use crate::api::{RoomSummary, UserSummary};
 use crate::ids::{ClientMsgId, InstanceId, MessageId, RoomId, Seq, UnixMillis, UploadId, UserId};
-use crate::ErrorCode;
 
 /// A frame the browser sends to the server.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -75,8 +75,9 @@ pub enum ClientFrame {
 
 impl ClientFrame {
     /// Every `type` a client frame may have, for telling an unknown frame from a broken one.
-    pub const TYPES: [&'static str; 7] =
-        ["join", "leave", "send", "typing", "read", "backfill", "ping"];
+    pub const TYPES: [&'static str; 7] = [
+        "join", "leave", "send", "typing", "read", "backfill", "ping",
+    ];
 
     /// This frame's `type` on the wire.
     pub fn type_name(&self) -> &'static str {
@@ -385,7 +386,10 @@ mod tests {
         );
 
         let err = ClientFrame::decode(r#"{"room":1}"#).err();
-        assert_eq!(err.map(|e| (e.code, e.frame)), Some((ErrorCode::UnknownFrame, None)));
+        assert_eq!(
+            err.map(|e| (e.code, e.frame)),
+            Some((ErrorCode::UnknownFrame, None))
+        );
 
         let err = ClientFrame::decode("[1,2]").err();
         assert_eq!(err.map(|e| e.code), Some(ErrorCode::UnknownFrame));
@@ -396,7 +400,9 @@ mod tests {
             Some((ErrorCode::InvalidFrame, Some("send".to_owned())))
         );
 
-        let err = ClientFrame::decode(r#"{"type":"send","room":"x","client_msg_id":"a","body":"b"}"#).err();
+        let err =
+            ClientFrame::decode(r#"{"type":"send","room":"x","client_msg_id":"a","body":"b"}"#)
+                .err();
         assert_eq!(err.map(|e| e.code), Some(ErrorCode::InvalidFrame));
     }
 
@@ -410,9 +416,19 @@ mod tests {
                 client_msg_id: ClientMsgId("a".into()),
                 body: "b".into(),
             },
-            ClientFrame::SetTyping { room: RoomId(1), on: true },
-            ClientFrame::MarkRead { room: RoomId(1), seq: Seq(1) },
-            ClientFrame::Backfill { room: RoomId(1), after_seq: Seq(0), limit: None },
+            ClientFrame::SetTyping {
+                room: RoomId(1),
+                on: true,
+            },
+            ClientFrame::MarkRead {
+                room: RoomId(1),
+                seq: Seq(1),
+            },
+            ClientFrame::Backfill {
+                room: RoomId(1),
+                after_seq: Seq(0),
+                limit: None,
+            },
             ClientFrame::Ping { nonce: None },
         ];
         for frame in frames {

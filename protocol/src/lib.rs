@@ -17,9 +17,7 @@ pub mod limits;
 
 pub use bus::{BusEnvelope, BusTarget};
 pub use error::{ApiError, ErrorCode};
-pub use frames::{
-    ClientFrame, DecodeError, FileStage, MessageKind, MessagePosted, ServerFrame,
-};
+pub use frames::{ClientFrame, DecodeError, FileStage, MessageKind, MessagePosted, ServerFrame};
 pub use ids::{ClientMsgId, InstanceId, MessageId, RoomId, Seq, UnixMillis, UploadId, UserId};
 
 /// Version of this protocol. The server announces it in `welcome`; a client built for a

@@ -43,7 +43,10 @@ pub fn check_message_body(body: &str) -> Result<(), ErrorCode> {
     if body.chars().count() > MAX_MESSAGE_CHARS {
         return Err(ErrorCode::MessageTooLong);
     }
-    if body.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
+    if body
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\t')
+    {
         return Err(ErrorCode::InvalidCharacters);
     }
     Ok(())
@@ -55,7 +58,11 @@ pub fn check_username(name: &str) -> Result<(), ErrorCode> {
         && name
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
-    if ok { Ok(()) } else { Err(ErrorCode::InvalidUsername) }
+    if ok {
+        Ok(())
+    } else {
+        Err(ErrorCode::InvalidUsername)
+    }
 }
 
 /// Checks a password's length against [`PASSWORD_CHARS`].
@@ -85,9 +92,18 @@ mod tests {
     fn message_bodies_follow_the_documented_rules() {
         assert_eq!(check_message_body("hi"), Ok(()));
         assert_eq!(check_message_body("  \n\t"), Err(ErrorCode::EmptyMessage));
-        assert_eq!(check_message_body("a\u{0}b"), Err(ErrorCode::InvalidCharacters));
-        assert_eq!(check_message_body("a\u{1b}[31m"), Err(ErrorCode::InvalidCharacters));
-        assert_eq!(check_message_body("a\u{85}"), Err(ErrorCode::InvalidCharacters));
+        assert_eq!(
+            check_message_body("a\u{0}b"),
+            Err(ErrorCode::InvalidCharacters)
+        );
+        assert_eq!(
+            check_message_body("a\u{1b}[31m"),
+            Err(ErrorCode::InvalidCharacters)
+        );
+        assert_eq!(
+            check_message_body("a\u{85}"),
+            Err(ErrorCode::InvalidCharacters)
+        );
         assert_eq!(check_message_body("line\n\tindented"), Ok(()));
         assert_eq!(check_message_body("👩🏽‍💻 مرحبا 漢字 e\u{301}"), Ok(()));
         let longest = "é".repeat(MAX_MESSAGE_CHARS);
@@ -108,6 +124,9 @@ mod tests {
         assert_eq!(check_password("long enough"), Ok(()));
         assert_eq!(check_room_name("  general "), Ok(()));
         assert_eq!(check_room_name("   "), Err(ErrorCode::InvalidRoomName));
-        assert_eq!(check_room_name(&"r".repeat(65)), Err(ErrorCode::InvalidRoomName));
+        assert_eq!(
+            check_room_name(&"r".repeat(65)),
+            Err(ErrorCode::InvalidRoomName)
+        );
     }
 }

@@ -10,15 +10,17 @@ use confab_protocol::api::{
     RoomSummary, UserSummary,
 };
 use confab_protocol::{
-    ApiError, BusEnvelope, BusTarget, ClientFrame, ClientMsgId, ErrorCode, FileStage,
-    InstanceId, MessageId, MessageKind, MessagePosted, RoomId, Seq, ServerFrame, UnixMillis,
-    UploadId, UserId,
+    ApiError, BusEnvelope, BusTarget, ClientFrame, ClientMsgId, ErrorCode, FileStage, InstanceId,
+    MessageId, MessageKind, MessagePosted, RoomId, Seq, ServerFrame, UnixMillis, UploadId, UserId,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 fn alice() -> UserSummary {
-    UserSummary { id: UserId(7), username: "alice".into() }
+    UserSummary {
+        id: UserId(7),
+        username: "alice".into(),
+    }
 }
 
 fn message() -> MessagePosted {
@@ -57,11 +59,27 @@ fn client_frames() -> Vec<(&'static str, ClientFrame)> {
                 body: "Hello <b>world</b> 👋".into(),
             },
         ),
-        ("client_typing", ClientFrame::SetTyping { room: RoomId(3), on: true }),
-        ("client_read", ClientFrame::MarkRead { room: RoomId(3), seq: Seq(17) }),
+        (
+            "client_typing",
+            ClientFrame::SetTyping {
+                room: RoomId(3),
+                on: true,
+            },
+        ),
+        (
+            "client_read",
+            ClientFrame::MarkRead {
+                room: RoomId(3),
+                seq: Seq(17),
+            },
+        ),
         (
             "client_backfill",
-            ClientFrame::Backfill { room: RoomId(3), after_seq: Seq(12), limit: Some(100) },
+            ClientFrame::Backfill {
+                room: RoomId(3),
+                after_seq: Seq(12),
+                limit: Some(100),
+            },
         ),
         ("client_ping", ClientFrame::Ping { nonce: Some(42) }),
     ]
@@ -120,10 +138,22 @@ fn server_frames() -> Vec<(&'static str, ServerFrame)> {
         ),
         (
             "server_history",
-            ServerFrame::History { room: RoomId(3), messages: vec![message()], has_more: false },
+            ServerFrame::History {
+                room: RoomId(3),
+                messages: vec![message()],
+                has_more: false,
+            },
         ),
-        ("server_room_joined", ServerFrame::RoomJoined { room: room_summary() }),
-        ("server_room_left", ServerFrame::RoomLeft { room: RoomId(3) }),
+        (
+            "server_room_joined",
+            ServerFrame::RoomJoined {
+                room: room_summary(),
+            },
+        ),
+        (
+            "server_room_left",
+            ServerFrame::RoomLeft { room: RoomId(3) },
+        ),
         (
             "server_error",
             ServerFrame::Error {
@@ -139,7 +169,9 @@ fn server_frames() -> Vec<(&'static str, ServerFrame)> {
 }
 
 fn fixture_path(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(format!("{name}.json"))
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(format!("{name}.json"))
 }
 
 /// Compares `value`'s JSON with its fixture and checks the fixture decodes back to `value`.
@@ -161,7 +193,11 @@ fn client_frames_match_their_golden_json() {
     for (name, frame) in client_frames() {
         check(name, &frame);
         let text = std::fs::read_to_string(fixture_path(name)).expect("fixture");
-        assert_eq!(ClientFrame::decode(&text).as_ref(), Ok(&frame), "decode of `{name}`");
+        assert_eq!(
+            ClientFrame::decode(&text).as_ref(),
+            Ok(&frame),
+            "decode of `{name}`"
+        );
     }
 }
 
@@ -169,7 +205,10 @@ fn client_frames_match_their_golden_json() {
 fn every_client_frame_type_has_a_fixture() {
     let covered: Vec<&str> = client_frames().iter().map(|(_, f)| f.type_name()).collect();
     for kind in ClientFrame::TYPES {
-        assert!(covered.contains(&kind), "no fixture for client frame `{kind}`");
+        assert!(
+            covered.contains(&kind),
+            "no fixture for client frame `{kind}`"
+        );
     }
 }
 
@@ -202,22 +241,53 @@ fn bus_envelope_matches_its_golden_json() {
 
 #[test]
 fn api_bodies_match_their_golden_json() {
-    check("api_credentials", &Credentials { username: "alice".into(), password: "correct horse".into() });
+    check(
+        "api_credentials",
+        &Credentials {
+            username: "alice".into(),
+            password: "correct horse".into(),
+        },
+    );
     check("api_user", &alice());
     check("api_room_summary", &room_summary());
     check(
         "api_directory_room",
-        &DirectoryRoom { id: RoomId(3), name: "general".into(), member_count: 12, joined: true },
+        &DirectoryRoom {
+            id: RoomId(3),
+            name: "general".into(),
+            member_count: 12,
+            joined: true,
+        },
     );
-    check("api_create_room", &CreateRoom { name: "general".into() });
+    check(
+        "api_create_room",
+        &CreateRoom {
+            name: "general".into(),
+        },
+    );
     check(
         "api_member",
-        &Member { id: UserId(8), username: "bob".into(), joined_at: UnixMillis(1_796_200_000_000) },
+        &Member {
+            id: UserId(8),
+            username: "bob".into(),
+            joined_at: UnixMillis(1_796_200_000_000),
+        },
     );
-    check("api_history_query", &HistoryQuery { before: Some(Seq(18)), after: None, limit: Some(50) });
+    check(
+        "api_history_query",
+        &HistoryQuery {
+            before: Some(Seq(18)),
+            after: None,
+            limit: Some(50),
+        },
+    );
     check(
         "api_history_page",
-        &HistoryPage { room: RoomId(3), messages: vec![message()], has_more: true },
+        &HistoryPage {
+            room: RoomId(3),
+            messages: vec![message()],
+            has_more: true,
+        },
     );
     check("api_error", &ApiError::from(ErrorCode::UsernameTaken));
 }

@@ -34,7 +34,11 @@ pub struct Config {
 
     /// An origin allowed to open WebSockets besides the server's own (repeatable), e.g.
     /// `http://localhost:8081` for `trunk serve`. Comma-separated in the environment.
-    #[arg(long = "allowed-origin", env = "CONFAB_ALLOWED_ORIGINS", value_delimiter = ',')]
+    #[arg(
+        long = "allowed-origin",
+        env = "CONFAB_ALLOWED_ORIGINS",
+        value_delimiter = ','
+    )]
     pub allowed_origins: Vec<String>,
 
     /// Log filter in `tracing` syntax, e.g. `info` or `confab_server=debug,info`.

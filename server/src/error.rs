@@ -29,25 +29,37 @@ pub enum AppError {
 
 impl From<ErrorCode> for AppError {
     fn from(code: ErrorCode) -> Self {
-        Self::Client { code, message: code.describe().to_owned() }
+        Self::Client {
+            code,
+            message: code.describe().to_owned(),
+        }
     }
 }
 
 impl From<JsonRejection> for AppError {
     fn from(rejection: JsonRejection) -> Self {
-        Self::Client { code: ErrorCode::BadRequest, message: rejection.body_text() }
+        Self::Client {
+            code: ErrorCode::BadRequest,
+            message: rejection.body_text(),
+        }
     }
 }
 
 impl From<QueryRejection> for AppError {
     fn from(rejection: QueryRejection) -> Self {
-        Self::Client { code: ErrorCode::BadRequest, message: rejection.body_text() }
+        Self::Client {
+            code: ErrorCode::BadRequest,
+            message: rejection.body_text(),
+        }
     }
 }
 
 impl From<PathRejection> for AppError {
     fn from(rejection: PathRejection) -> Self {
-        Self::Client { code: ErrorCode::NotFound, message: rejection.body_text() }
+        Self::Client {
+            code: ErrorCode::NotFound,
+            message: rejection.body_text(),
+        }
     }
 }
 
@@ -62,7 +74,11 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         C::RateLimited => StatusCode::TOO_MANY_REQUESTS,
         C::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         C::Internal => StatusCode::INTERNAL_SERVER_ERROR,
-        C::MalformedFrame | C::UnknownFrame | C::InvalidFrame | C::BinaryFrame | C::BadRequest
+        C::MalformedFrame
+        | C::UnknownFrame
+        | C::InvalidFrame
+        | C::BinaryFrame
+        | C::BadRequest
         | C::InvalidPage => StatusCode::BAD_REQUEST,
         C::WrongRoomKind
         | C::EmptyMessage

@@ -49,7 +49,10 @@ impl CloseSignal {
     /// Waits until a close is requested and returns its code.
     pub async fn requested(&self) -> u16 {
         let mut rx = self.0.subscribe();
-        rx.wait_for(|c| *c != 0).await.map(|c| *c).unwrap_or(confab_protocol::close::GOING_AWAY)
+        rx.wait_for(|c| *c != 0)
+            .await
+            .map(|c| *c)
+            .unwrap_or(confab_protocol::close::GOING_AWAY)
     }
 }
 
@@ -115,7 +118,9 @@ pub struct Hub {
 impl Hub {
     // Sections under this lock are short and never await: a std mutex is right here.
     fn lock(&self) -> MutexGuard<'_, Inner> {
-        self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.inner
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Creates a connection's queue (holding at most `capacity` frames) with `greeting`
@@ -144,8 +149,14 @@ impl Hub {
         };
         let mut inner = self.lock();
         inner.users.entry(user).or_default().push(peer.clone());
-        inner.conn_rooms.insert(peer.id, rooms.iter().copied().collect());
-        let occupied = rooms.iter().filter(|room| add_to_room(&mut inner, **room, &peer)).copied().collect();
+        inner
+            .conn_rooms
+            .insert(peer.id, rooms.iter().copied().collect());
+        let occupied = rooms
+            .iter()
+            .filter(|room| add_to_room(&mut inner, **room, &peer))
+            .copied()
+            .collect();
         (peer, PeerEnd { queue: rx, close }, occupied)
     }
 
@@ -159,7 +170,10 @@ impl Hub {
             }
         }
         let rooms = inner.conn_rooms.remove(&peer.id).unwrap_or_default();
-        rooms.into_iter().filter(|room| remove_from_room(&mut inner, *room, peer.id)).collect()
+        rooms
+            .into_iter()
+            .filter(|room| remove_from_room(&mut inner, *room, peer.id))
+            .collect()
     }
 
     /// Adds every local connection of `user` to `room`. Returns whether the room had no
@@ -169,7 +183,11 @@ impl Hub {
         let peers = inner.users.get(&user).cloned().unwrap_or_default();
         let mut occupied = false;
         for peer in &peers {
-            if inner.conn_rooms.get_mut(&peer.id).is_some_and(|rooms| rooms.insert(room)) {
+            if inner
+                .conn_rooms
+                .get_mut(&peer.id)
+                .is_some_and(|rooms| rooms.insert(room))
+            {
                 occupied |= add_to_room(&mut inner, room, peer);
             }
         }
@@ -180,10 +198,18 @@ impl Hub {
     /// no local connection left.
     pub fn remove_user_from_room(&self, user: UserId, room: RoomId) -> bool {
         let mut inner = self.lock();
-        let ids: Vec<ConnId> = inner.users.get(&user).map(|p| p.iter().map(|p| p.id).collect()).unwrap_or_default();
+        let ids: Vec<ConnId> = inner
+            .users
+            .get(&user)
+            .map(|p| p.iter().map(|p| p.id).collect())
+            .unwrap_or_default();
         let mut vacated = false;
         for id in ids {
-            if inner.conn_rooms.get_mut(&id).is_some_and(|rooms| rooms.remove(&room)) {
+            if inner
+                .conn_rooms
+                .get_mut(&id)
+                .is_some_and(|rooms| rooms.remove(&room))
+            {
                 vacated |= remove_from_room(&mut inner, room, id);
             }
         }
@@ -192,7 +218,10 @@ impl Hub {
 
     /// Whether connection `conn` receives `room`'s events.
     pub fn is_in_room(&self, conn: ConnId, room: RoomId) -> bool {
-        self.lock().conn_rooms.get(&conn).is_some_and(|rooms| rooms.contains(&room))
+        self.lock()
+            .conn_rooms
+            .get(&conn)
+            .is_some_and(|rooms| rooms.contains(&room))
     }
 
     /// Rooms with at least one local connection.
@@ -216,13 +245,19 @@ impl Hub {
                 },
             }
         };
-        recipients.iter().filter(|peer| peer.push(frame.clone())).count()
+        recipients
+            .iter()
+            .filter(|peer| peer.push(frame.clone()))
+            .count()
     }
 
     /// Closes every local connection opened with the session `session`.
     pub fn close_session(&self, session: &str, code: u16) {
         for peers in self.lock().users.values() {
-            peers.iter().filter(|p| &*p.session == session).for_each(|p| p.close(code));
+            peers
+                .iter()
+                .filter(|p| &*p.session == session)
+                .for_each(|p| p.close(code));
         }
     }
 
@@ -258,7 +293,9 @@ fn add_to_room(inner: &mut Inner, room: RoomId, peer: &Peer) -> bool {
 
 /// Removes connection `id` from `room`'s recipients; `true` when the room is now empty.
 fn remove_from_room(inner: &mut Inner, room: RoomId, id: ConnId) -> bool {
-    let Some(peers) = inner.rooms.get_mut(&room) else { return false };
+    let Some(peers) = inner.rooms.get_mut(&room) else {
+        return false;
+    };
     let next: Vec<Peer> = peers.iter().filter(|p| p.id != id).cloned().collect();
     if next.is_empty() {
         inner.rooms.remove(&room);
@@ -280,7 +317,8 @@ mod tests {
     #[test]
     fn rooms_are_occupied_by_the_first_connection_and_vacated_by_the_last() {
         let hub = Hub::default();
-        let (a, _a_end, occupied) = hub.register(UserId(1), "s1".into(), &[RoomId(1), RoomId(2)], 8, None);
+        let (a, _a_end, occupied) =
+            hub.register(UserId(1), "s1".into(), &[RoomId(1), RoomId(2)], 8, None);
         assert_eq!(sorted(occupied), vec![RoomId(1), RoomId(2)]);
         let (b, _b_end, occupied) = hub.register(UserId(2), "s2".into(), &[RoomId(2)], 8, None);
         assert!(occupied.is_empty());
@@ -322,7 +360,10 @@ mod tests {
         assert_eq!(hub.deliver(BusTarget::Room(RoomId(1)), &frame("1")), 1);
         assert_eq!(hub.deliver(BusTarget::Room(RoomId(1)), &frame("2")), 1);
         assert_eq!(hub.deliver(BusTarget::Room(RoomId(1)), &frame("3")), 0);
-        assert_eq!(a_end.close.requested().await, confab_protocol::close::SLOW_CONSUMER);
+        assert_eq!(
+            a_end.close.requested().await,
+            confab_protocol::close::SLOW_CONSUMER
+        );
     }
 
     #[test]
@@ -331,7 +372,10 @@ mod tests {
         let (_a1, a1_end, _) = hub.register(UserId(1), "s1".into(), &[], 8, None);
         let (_a2, a2_end, _) = hub.register(UserId(1), "s2".into(), &[], 8, None);
         hub.close_session("s1", confab_protocol::close::SESSION_ENDED);
-        assert_eq!(a1_end.close.code(), Some(confab_protocol::close::SESSION_ENDED));
+        assert_eq!(
+            a1_end.close.code(),
+            Some(confab_protocol::close::SESSION_ENDED)
+        );
         assert_eq!(a2_end.close.code(), None);
     }
 

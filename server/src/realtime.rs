@@ -1,16 +1,32 @@
 //! Publishing events: serialize once, deliver to this instance's connections through the
 //! hub, and hand the envelope to the bus for the other instances — which deliver it to
 //! theirs and ignore their own echo. Each connection so gets each event exactly once,
-//! whichever instance it is on. Membership changes that arrive as events (`room_joined`,
-//! `room_left` for a user) also move that user's local connections in or out of the room.
+//! whichever instance it is on.
+//!
+//! Room messages are released to connections strictly in seq order (see `ordering`): one
+//! arriving early waits for the gap before it to be filled, by the late publish or, after
+//! a short wait, by reading the missing seqs from the database — so a publish lost on the
+//! bus is repaired here, not by the clients. Membership changes that arrive as events
+//! (`room_joined`, `room_left` for a user) also move that user's local connections in or
+//! out of the room.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
 
 use axum::extract::ws::Utf8Bytes;
-use confab_protocol::{BusEnvelope, BusTarget, InstanceId, RoomId, ServerFrame, UserId};
+use confab_protocol::{
+    BusEnvelope, BusTarget, InstanceId, RoomId, Seq, ServerFrame, UserId, limits,
+};
 
 use crate::bus::Bus;
+use crate::db::{self, Db};
 use crate::hub::{Hub, Peer, PeerEnd};
+use crate::ordering::{Accepted, RoomOrder};
+
+/// How long a message held back behind a gap waits for the late publish before the gap is
+/// read from the database.
+const GAP_WAIT: Duration = Duration::from_millis(250);
 
 /// Cheap-to-clone handle to this instance's hub and bus.
 #[derive(Debug, Clone)]
@@ -22,8 +38,12 @@ pub struct Realtime {
 struct Inner {
     hub: Hub,
     bus: Bus,
+    db: Db,
     instance: InstanceId,
     queue_capacity: usize,
+    /// Release order of each room with a local connection. Lock order: `orders`, then the
+    /// hub's lock — never the other way round.
+    orders: Mutex<HashMap<RoomId, RoomOrder<Utf8Bytes>>>,
 }
 
 /// Serializes a frame for the wire. Our frame types always serialize; should one ever
@@ -40,9 +60,26 @@ pub fn encode(frame: &ServerFrame) -> Option<Utf8Bytes> {
 
 impl Realtime {
     /// A realtime layer for `instance` over `bus`; connections queue at most
-    /// `queue_capacity` outbound frames.
-    pub fn new(instance: InstanceId, bus: Bus, queue_capacity: usize) -> Self {
-        Self { inner: Arc::new(Inner { hub: Hub::default(), bus, instance, queue_capacity }) }
+    /// `queue_capacity` outbound frames; gaps are repaired from `db`.
+    pub fn new(instance: InstanceId, bus: Bus, queue_capacity: usize, db: Db) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                hub: Hub::default(),
+                bus,
+                db,
+                instance,
+                queue_capacity,
+                orders: Mutex::default(),
+            }),
+        }
+    }
+
+    // Short sections that never await: a std mutex is right here.
+    fn orders(&self) -> MutexGuard<'_, HashMap<RoomId, RoomOrder<Utf8Bytes>>> {
+        self.inner
+            .orders
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// This instance's id.
@@ -60,42 +97,73 @@ impl Realtime {
         &self.inner.bus
     }
 
-    /// Registers a new connection of `user` in `rooms`, with `greeting` as its first frame.
+    /// Registers a new connection of `user` in `rooms` (each with its newest seq as read
+    /// before connecting), with `greeting` as its first frame.
     pub fn connect(
         &self,
         user: UserId,
         session: Arc<str>,
-        rooms: &[RoomId],
+        rooms: &[(RoomId, Seq)],
         greeting: &ServerFrame,
     ) -> (Peer, PeerEnd) {
+        let ids: Vec<RoomId> = rooms.iter().map(|(room, _)| *room).collect();
+        let mut orders = self.orders();
         let (peer, end, occupied) = self.inner.hub.register(
             user,
             session,
-            rooms,
+            &ids,
             self.inner.queue_capacity,
             encode(greeting),
         );
-        occupied.into_iter().for_each(|room| self.inner.bus.subscribe_room(room));
+        for (room, last_seq) in rooms {
+            if occupied.contains(room) {
+                orders.insert(*room, RoomOrder::new(*last_seq));
+            }
+        }
+        drop(orders);
+        occupied
+            .into_iter()
+            .for_each(|room| self.inner.bus.subscribe_room(room));
         (peer, end)
     }
 
     /// Unregisters a connection.
     pub fn disconnect(&self, peer: &Peer) {
+        let mut orders = self.orders();
         let vacated = self.inner.hub.unregister(peer);
-        vacated.into_iter().for_each(|room| self.inner.bus.unsubscribe_room(room));
+        vacated.iter().for_each(|room| {
+            orders.remove(room);
+        });
+        drop(orders);
+        vacated
+            .into_iter()
+            .for_each(|room| self.inner.bus.unsubscribe_room(room));
     }
 
-    /// Makes sure every local connection of `user` receives `room`'s events.
-    pub fn add_user_to_room(&self, user: UserId, room: RoomId) {
+    /// Makes sure every local connection of `user` receives `room`'s events; `last_seq`
+    /// is the room's newest seq as read before.
+    pub fn add_user_to_room(&self, user: UserId, room: RoomId, last_seq: Seq) {
+        let mut orders = self.orders();
         if self.inner.hub.add_user_to_room(user, room) {
+            orders.insert(room, RoomOrder::new(last_seq));
+            drop(orders);
             self.inner.bus.subscribe_room(room);
+        }
+    }
+
+    fn remove_user_from_room(&self, user: UserId, room: RoomId) {
+        let mut orders = self.orders();
+        if self.inner.hub.remove_user_from_room(user, room) {
+            orders.remove(&room);
+            drop(orders);
+            self.inner.bus.unsubscribe_room(room);
         }
     }
 
     /// Delivers `event` to every connection `target` names, on every instance.
     pub fn publish(&self, target: BusTarget, event: ServerFrame) {
         let Some(bytes) = encode(&event) else { return };
-        self.apply(target, &event, &bytes);
+        self.apply(target, &event, bytes);
         self.inner.bus.publish(&BusEnvelope {
             origin: self.inner.instance.clone(),
             target,
@@ -109,22 +177,112 @@ impl Realtime {
         if envelope.origin == self.inner.instance {
             return;
         }
-        let Some(bytes) = encode(&envelope.event) else { return };
-        self.apply(envelope.target, &envelope.event, &bytes);
+        let Some(bytes) = encode(&envelope.event) else {
+            return;
+        };
+        self.apply(envelope.target, &envelope.event, bytes);
     }
 
-    fn apply(&self, target: BusTarget, event: &ServerFrame, bytes: &Utf8Bytes) {
+    fn apply(&self, target: BusTarget, event: &ServerFrame, bytes: Utf8Bytes) {
         match (target, event) {
+            (BusTarget::Room(room), ServerFrame::MessagePosted(message)) => {
+                self.release_in_order(room, message.seq, bytes);
+                return;
+            }
             (BusTarget::User(user), ServerFrame::RoomJoined { room }) => {
-                self.add_user_to_room(user, room.id);
+                self.add_user_to_room(user, room.id, room.last_seq);
             }
             (BusTarget::User(user), ServerFrame::RoomLeft { room }) => {
-                if self.inner.hub.remove_user_from_room(user, *room) {
-                    self.inner.bus.unsubscribe_room(*room);
-                }
+                self.remove_user_from_room(user, *room);
             }
             _ => {}
         }
-        self.inner.hub.deliver(target, bytes);
+        self.inner.hub.deliver(target, &bytes);
+    }
+
+    /// Releases a room message to local connections once every earlier seq has been.
+    fn release_in_order(&self, room: RoomId, seq: Seq, bytes: Utf8Bytes) {
+        let mut orders = self.orders();
+        // No local connection in the room: nobody here to deliver to.
+        let Some(order) = orders.get_mut(&room) else {
+            return;
+        };
+        match order.accept(seq, bytes) {
+            Accepted::Release(frames) => {
+                frames.iter().for_each(|frame| {
+                    self.inner.hub.deliver(BusTarget::Room(room), frame);
+                });
+            }
+            Accepted::HeldBack { start_repair } => {
+                let urgent = order.overfull();
+                if start_repair {
+                    drop(orders);
+                    tokio::spawn(self.clone().repair_gap(room, urgent));
+                }
+            }
+            Accepted::Duplicate => {}
+        }
+    }
+
+    /// Fills a room's gap from the database if the late publish does not arrive in time.
+    async fn repair_gap(self, room: RoomId, urgent: bool) {
+        let mut wait = !urgent;
+        loop {
+            if wait {
+                tokio::time::sleep(GAP_WAIT).await;
+            }
+            let from = {
+                let mut orders = self.orders();
+                match orders.get_mut(&room) {
+                    None => return,
+                    Some(order) if !order.has_gap() => {
+                        order.repair_done();
+                        return;
+                    }
+                    Some(order) => order.released(),
+                }
+            };
+            let page = db::messages::page(
+                &self.inner.db,
+                room,
+                db::messages::Page::After(from),
+                limits::MAX_PAGE,
+            )
+            .await;
+            let messages = match page {
+                Ok((messages, _)) => messages,
+                Err(err) => {
+                    tracing::warn!(%room, error = %err, "cannot read a gap from the database; retrying");
+                    wait = true;
+                    continue;
+                }
+            };
+            let mut orders = self.orders();
+            let Some(order) = orders.get_mut(&room) else {
+                return;
+            };
+            let mut release = Vec::new();
+            if messages.is_empty() {
+                tracing::warn!(%room, after = %from, "gap not in the database; skipping it");
+                release = order.skip_gap();
+            }
+            for message in messages {
+                let seq = message.seq;
+                let Some(bytes) = encode(&ServerFrame::MessagePosted(message)) else {
+                    continue;
+                };
+                if let Accepted::Release(frames) = order.accept(seq, bytes) {
+                    release.extend(frames);
+                }
+            }
+            let again = order.repair_done();
+            release.iter().for_each(|frame| {
+                self.inner.hub.deliver(BusTarget::Room(room), frame);
+            });
+            if !again {
+                return;
+            }
+            wait = false;
+        }
     }
 }

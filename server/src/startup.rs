@@ -47,26 +47,45 @@ pub struct Application {
 impl Application {
     /// Opens the database, binds the listener and builds the router.
     pub async fn build(config: Config) -> Result<Self, StartError> {
-        let instance = InstanceId(config.instance_id.clone().unwrap_or_else(random_instance_id));
+        let instance = InstanceId(
+            config
+                .instance_id
+                .clone()
+                .unwrap_or_else(random_instance_id),
+        );
         let db = Db::open(&config).await?;
         let bus = match &config.redis_url {
             None => Bus::InProcess,
             Some(_) => return Err(StartError::RedisUnsupported),
         };
-        let realtime = Realtime::new(instance, bus, config.outbound_queue);
+        let realtime = Realtime::new(instance, bus, config.outbound_queue, db.clone());
         let settings = Arc::new(Settings {
             allowed_origins: config.allowed_origins.clone(),
             secure_cookies: config.secure_cookies,
         });
-        let state = AppState { db, realtime, settings };
+        let state = AppState {
+            db,
+            realtime,
+            settings,
+        };
         let router = routes::router(state.clone(), &config.dist_dir);
-        let listener = TcpListener::bind(config.listen)
-            .await
-            .map_err(|source| StartError::Bind { addr: config.listen, source })?;
-        let address = listener
-            .local_addr()
-            .map_err(|source| StartError::Bind { addr: config.listen, source })?;
-        Ok(Self { listener, address, state, router })
+        let listener =
+            TcpListener::bind(config.listen)
+                .await
+                .map_err(|source| StartError::Bind {
+                    addr: config.listen,
+                    source,
+                })?;
+        let address = listener.local_addr().map_err(|source| StartError::Bind {
+            addr: config.listen,
+            source,
+        })?;
+        Ok(Self {
+            listener,
+            address,
+            state,
+            router,
+        })
     }
 
     /// The address the server listens on.
@@ -81,8 +100,16 @@ impl Application {
 
     /// Serves until `shutdown` completes, then closes every WebSocket with 1001 and waits
     /// for in-flight requests.
-    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
-        let Self { listener, address, state, router } = self;
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let Self {
+            listener,
+            address,
+            state,
+            router,
+        } = self;
         let span = tracing::info_span!("confab", instance = %state.realtime.instance());
         async move {
             tracing::info!(%address, "listening");
@@ -92,7 +119,9 @@ impl Application {
                 tracing::info!("shutting down: closing WebSockets");
                 realtime.hub().close_all(close::GOING_AWAY);
             };
-            let served = axum::serve(listener, router).with_graceful_shutdown(signal).await;
+            let served = axum::serve(listener, router)
+                .with_graceful_shutdown(signal)
+                .await;
             state.db.close().await;
             tracing::info!("stopped");
             served

@@ -26,7 +26,11 @@ pub async fn hash(password: String) -> Result<String, AppError> {
 pub async fn verify(password: String, stored: Option<String>) -> Result<bool, AppError> {
     tokio::task::spawn_blocking(move || match stored {
         Some(stored) => PasswordHash::new(&stored)
-            .map(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
+            .map(|parsed| {
+                Argon2::default()
+                    .verify_password(password.as_bytes(), &parsed)
+                    .is_ok()
+            })
             .unwrap_or(false),
         None => {
             let salt = SaltString::generate(&mut OsRng);

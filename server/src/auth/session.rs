@@ -86,7 +86,10 @@ where
         let hash = token_hash(&token);
         let db = Db::from_ref(state);
         match db::sessions::find_user(&db, &hash).await? {
-            Some(user) => Ok(Self { user, token_hash: hash }),
+            Some(user) => Ok(Self {
+                user,
+                token_hash: hash,
+            }),
             None => Err(ErrorCode::Unauthorized.into()),
         }
     }

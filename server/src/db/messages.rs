@@ -1,7 +1,9 @@
 //! Queries on messages: the atomic insert that assigns each room's gapless `seq`, and the
 //! paged reads behind history and backfill.
 
-use confab_protocol::{ClientMsgId, MessageId, MessageKind, MessagePosted, RoomId, Seq, UnixMillis, UserId};
+use confab_protocol::{
+    ClientMsgId, MessageId, MessageKind, MessagePosted, RoomId, Seq, UnixMillis, UserId,
+};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
@@ -89,7 +91,9 @@ pub async fn insert(db: &Db, new: NewMessage<'_>) -> Result<Inserted, sqlx::Erro
         }
         Err(err) if is_unique_violation(&err) => {
             tx.rollback().await?;
-            let Some(client_msg_id) = new.client_msg_id else { return Err(err) };
+            let Some(client_msg_id) = new.client_msg_id else {
+                return Err(err);
+            };
             match find_by_client_msg_id(db, new.sender, client_msg_id).await? {
                 Some(existing) => Ok(Inserted::Duplicate(existing)),
                 None => Err(err),
@@ -109,7 +113,11 @@ fn message_from(row: &AnyRow) -> Result<MessagePosted, sqlx::Error> {
         seq: Seq(row.try_get(2)?),
         sender: UserId(row.try_get(3)?),
         sender_name: row.try_get(4)?,
-        kind: if row.try_get::<String, _>(5)? == "file" { MessageKind::File } else { MessageKind::Text },
+        kind: if row.try_get::<String, _>(5)? == "file" {
+            MessageKind::File
+        } else {
+            MessageKind::Text
+        },
         body: row.try_get(6)?,
         sent_at: UnixMillis(row.try_get(7)?),
         client_msg_id: row.try_get::<Option<String>, _>(8)?.map(ClientMsgId),

@@ -78,7 +78,10 @@ impl Db {
                     path: config.data_dir.display().to_string(),
                     source,
                 })?;
-                format!("sqlite://{}?mode=rwc", config.data_dir.join("confab.db").display())
+                format!(
+                    "sqlite://{}?mode=rwc",
+                    config.data_dir.join("confab.db").display()
+                )
             }
         };
         let backend = if url.starts_with("postgres:") || url.starts_with("postgresql:") {
@@ -133,7 +136,11 @@ impl Db {
                 (pool.clone(), pool)
             }
         };
-        let db = Self { reader, writer, backend };
+        let db = Self {
+            reader,
+            writer,
+            backend,
+        };
         db.migrate().await?;
         Ok(db)
     }

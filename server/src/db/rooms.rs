@@ -21,7 +21,11 @@ pub struct RoomInfo {
 }
 
 fn kind_from(text: &str) -> RoomKind {
-    if text == "direct" { RoomKind::Direct } else { RoomKind::Group }
+    if text == "direct" {
+        RoomKind::Direct
+    } else {
+        RoomKind::Group
+    }
 }
 
 /// The columns `summary_from` reads, for `$1` = the user.
@@ -48,29 +52,44 @@ pub async fn list_for_user(db: &Db, user: UserId) -> Result<Vec<RoomSummary>, sq
         "SELECT {SUMMARY_COLUMNS} FROM memberships m JOIN rooms r ON r.id = m.room_id
          WHERE m.user_id = $1 ORDER BY r.id"
     );
-    let rows = sqlx::query(&sql).bind(user.0).fetch_all(db.reader()).await?;
+    let rows = sqlx::query(&sql)
+        .bind(user.0)
+        .fetch_all(db.reader())
+        .await?;
     rows.iter().map(summary_from).collect()
 }
 
 /// One room as a member sees it in their list; `None` when they are not a member.
 #[tracing::instrument(skip(db))]
-pub async fn summary(db: &Db, user: UserId, room: RoomId) -> Result<Option<RoomSummary>, sqlx::Error> {
+pub async fn summary(
+    db: &Db,
+    user: UserId,
+    room: RoomId,
+) -> Result<Option<RoomSummary>, sqlx::Error> {
     let sql = format!(
         "SELECT {SUMMARY_COLUMNS} FROM memberships m JOIN rooms r ON r.id = m.room_id
          WHERE m.user_id = $1 AND m.room_id = $2"
     );
-    let row = sqlx::query(&sql).bind(user.0).bind(room.0).fetch_optional(db.writer()).await?;
+    let row = sqlx::query(&sql)
+        .bind(user.0)
+        .bind(room.0)
+        .fetch_optional(db.writer())
+        .await?;
     row.as_ref().map(summary_from).transpose()
 }
 
-/// The ids of the rooms a user belongs to.
+/// The rooms a user belongs to, each with its newest seq.
 #[tracing::instrument(skip(db))]
-pub async fn ids_for_user(db: &Db, user: UserId) -> Result<Vec<RoomId>, sqlx::Error> {
-    let rows = sqlx::query("SELECT room_id FROM memberships WHERE user_id = $1")
-        .bind(user.0)
-        .fetch_all(db.reader())
-        .await?;
-    rows.iter().map(|row| Ok(RoomId(row.try_get(0)?))).collect()
+pub async fn positions_for_user(db: &Db, user: UserId) -> Result<Vec<(RoomId, Seq)>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT r.id, r.last_seq FROM memberships m JOIN rooms r ON r.id = m.room_id WHERE m.user_id = $1",
+    )
+    .bind(user.0)
+    .fetch_all(db.reader())
+    .await?;
+    rows.iter()
+        .map(|row| Ok((RoomId(row.try_get(0)?), Seq(row.try_get(1)?))))
+        .collect()
 }
 
 /// Every group room, with its member count and whether `user` is a member.
@@ -100,7 +119,11 @@ pub async fn directory(db: &Db, user: UserId) -> Result<Vec<DirectoryRoom>, sqlx
 /// Creates a group room with `creator` as its first member. A taken name (ignoring case)
 /// fails with a unique violation.
 #[tracing::instrument(skip(db))]
-pub async fn create_group(db: &Db, name: &str, creator: UserId) -> Result<RoomSummary, sqlx::Error> {
+pub async fn create_group(
+    db: &Db,
+    name: &str,
+    creator: UserId,
+) -> Result<RoomSummary, sqlx::Error> {
     let at = now().0;
     let mut tx = db.writer().begin().await?;
     let row = sqlx::query(
@@ -211,7 +234,12 @@ pub async fn members(db: &Db, room: RoomId) -> Result<Vec<Member>, sqlx::Error> 
 /// Moves a member's read marker forward to `seq` (never backward, never past the room's
 /// newest message). Returns the marker now stored, or `None` when not a member.
 #[tracing::instrument(skip(db))]
-pub async fn mark_read(db: &Db, room: RoomId, user: UserId, seq: Seq) -> Result<Option<Seq>, sqlx::Error> {
+pub async fn mark_read(
+    db: &Db,
+    room: RoomId,
+    user: UserId,
+    seq: Seq,
+) -> Result<Option<Seq>, sqlx::Error> {
     let row = sqlx::query(
         "UPDATE memberships SET last_read_seq = CASE
              WHEN $3 > last_read_seq THEN

@@ -38,8 +38,13 @@ pub async fn find_user(db: &Db, token_hash: &str) -> Result<Option<UserSummary>,
     .bind(now().0)
     .fetch_optional(db.reader())
     .await?;
-    row.map(|row| Ok(UserSummary { id: UserId(row.try_get(0)?), username: row.try_get(1)? }))
-        .transpose()
+    row.map(|row| {
+        Ok(UserSummary {
+            id: UserId(row.try_get(0)?),
+            username: row.try_get(1)?,
+        })
+    })
+    .transpose()
 }
 
 /// Deletes a session (sign-out).

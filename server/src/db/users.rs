@@ -17,7 +17,11 @@ pub struct Account {
 
 /// Creates an account. A taken name (ignoring case) fails with a unique violation.
 #[tracing::instrument(skip(db, password_hash))]
-pub async fn create(db: &Db, username: &str, password_hash: &str) -> Result<UserSummary, sqlx::Error> {
+pub async fn create(
+    db: &Db,
+    username: &str,
+    password_hash: &str,
+) -> Result<UserSummary, sqlx::Error> {
     let row = sqlx::query(
         "INSERT INTO users (username, username_key, password_hash, created_at)
          VALUES ($1, $2, $3, $4) RETURNING id",
@@ -28,7 +32,10 @@ pub async fn create(db: &Db, username: &str, password_hash: &str) -> Result<User
     .bind(now().0)
     .fetch_one(db.writer())
     .await?;
-    Ok(UserSummary { id: UserId(row.try_get(0)?), username: username.to_owned() })
+    Ok(UserSummary {
+        id: UserId(row.try_get(0)?),
+        username: username.to_owned(),
+    })
 }
 
 /// Finds an account by name, ignoring case.
@@ -40,7 +47,10 @@ pub async fn find_by_name(db: &Db, username: &str) -> Result<Option<Account>, sq
         .await?;
     row.map(|row| {
         Ok(Account {
-            user: UserSummary { id: UserId(row.try_get(0)?), username: row.try_get(1)? },
+            user: UserSummary {
+                id: UserId(row.try_get(0)?),
+                username: row.try_get(1)?,
+            },
             password_hash: row.try_get(2)?,
         })
     })

@@ -1,10 +1,10 @@
 //! `/api/auth`: register, sign in, sign out, and who am I.
 
+use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
-use axum::Router;
 use axum_extra::extract::CookieJar;
 use confab_protocol::api::{Credentials, UserSummary};
 use confab_protocol::{ErrorCode, limits};
@@ -25,7 +25,12 @@ pub fn router() -> Router<AppState> {
         .route("/me", get(me))
 }
 
-async fn start_session(db: &Db, settings: &Settings, jar: CookieJar, user: &UserSummary) -> Result<CookieJar, AppError> {
+async fn start_session(
+    db: &Db,
+    settings: &Settings,
+    jar: CookieJar,
+    user: &UserSummary,
+) -> Result<CookieJar, AppError> {
     let (token, hash) = session::new_token();
     db::sessions::create(db, &hash, user.id, session::expiry()).await?;
     Ok(jar.add(session::cookie(token, settings.secure_cookies)))
@@ -84,7 +89,9 @@ async fn sign_out(
     jar: CookieJar,
 ) -> Result<impl IntoResponse, AppError> {
     db::sessions::delete(&db, &current.token_hash).await?;
-    realtime.hub().close_session(&current.token_hash, confab_protocol::close::SESSION_ENDED);
+    realtime
+        .hub()
+        .close_session(&current.token_hash, confab_protocol::close::SESSION_ENDED);
     Ok((StatusCode::NO_CONTENT, jar.remove(session::removal())))
 }
 

@@ -12,7 +12,9 @@ use crate::state::AppState;
 
 /// Routes of this module.
 pub fn router() -> Router<AppState> {
-    Router::new().route("/healthz", get(healthz)).route("/readyz", get(readyz))
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
 }
 
 /// `GET /healthz`: 200 while the process runs.
@@ -27,8 +29,14 @@ struct Readiness {
 }
 
 /// `GET /readyz`: 200 when the database and the bus answer, else 503; the body says which.
-async fn readyz(State(db): State<Db>, State(realtime): State<Realtime>) -> (StatusCode, Json<Readiness>) {
-    let readiness = Readiness { database: db.ping().await, bus: realtime.bus().is_connected() };
+async fn readyz(
+    State(db): State<Db>,
+    State(realtime): State<Realtime>,
+) -> (StatusCode, Json<Readiness>) {
+    let readiness = Readiness {
+        database: db.ping().await,
+        bus: realtime.bus().is_connected(),
+    };
     let status = if readiness.database && readiness.bus {
         StatusCode::OK
     } else {

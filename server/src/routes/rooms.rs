@@ -1,12 +1,14 @@
 //! `/api/rooms`: the user's rooms, the directory of group rooms, creating, joining and
 //! leaving rooms, members, and history paged by seq.
 
+use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
-use axum::Router;
-use confab_protocol::api::{CreateRoom, DirectoryRoom, HistoryPage, HistoryQuery, Member, RoomKind, RoomSummary};
+use confab_protocol::api::{
+    CreateRoom, DirectoryRoom, HistoryPage, HistoryQuery, Member, RoomKind, RoomSummary,
+};
 use confab_protocol::{BusTarget, ErrorCode, RoomId, ServerFrame, UserId, limits};
 
 use super::extract::{Json, Path, Query};
@@ -29,13 +31,23 @@ pub fn router() -> Router<AppState> {
 }
 
 /// `GET /api/rooms`: the rooms the user belongs to.
-async fn list_rooms(State(db): State<Db>, current: CurrentSession) -> Result<axum::Json<Vec<RoomSummary>>, AppError> {
-    Ok(axum::Json(db::rooms::list_for_user(&db, current.user.id).await?))
+async fn list_rooms(
+    State(db): State<Db>,
+    current: CurrentSession,
+) -> Result<axum::Json<Vec<RoomSummary>>, AppError> {
+    Ok(axum::Json(
+        db::rooms::list_for_user(&db, current.user.id).await?,
+    ))
 }
 
 /// `GET /api/rooms/directory`: every group room, with member counts.
-async fn directory(State(db): State<Db>, current: CurrentSession) -> Result<axum::Json<Vec<DirectoryRoom>>, AppError> {
-    Ok(axum::Json(db::rooms::directory(&db, current.user.id).await?))
+async fn directory(
+    State(db): State<Db>,
+    current: CurrentSession,
+) -> Result<axum::Json<Vec<DirectoryRoom>>, AppError> {
+    Ok(axum::Json(
+        db::rooms::directory(&db, current.user.id).await?,
+    ))
 }
 
 /// `POST /api/rooms`: creates a group room with the caller as its first member. 201;
@@ -52,15 +64,25 @@ async fn create_room(
         Err(err) if db::is_unique_violation(&err) => return Err(ErrorCode::RoomNameTaken.into()),
         Err(err) => return Err(err.into()),
     };
-    realtime.publish(BusTarget::User(current.user.id), ServerFrame::RoomJoined { room: room.clone() });
+    realtime.publish(
+        BusTarget::User(current.user.id),
+        ServerFrame::RoomJoined { room: room.clone() },
+    );
     Ok((StatusCode::CREATED, axum::Json(room)))
 }
 
 /// Joins `user` to a group room and, when they were not a member yet, tells all their
 /// connections (`room_joined`). Returns the room and whether the membership is new.
 /// Shared by the HTTP route and the WebSocket `join` frame.
-pub async fn join(db: &Db, realtime: &Realtime, user: UserId, room: RoomId) -> Result<(RoomSummary, bool), AppError> {
-    let info = db::rooms::get(db, room).await?.ok_or(AppError::from(ErrorCode::RoomNotFound))?;
+pub async fn join(
+    db: &Db,
+    realtime: &Realtime,
+    user: UserId,
+    room: RoomId,
+) -> Result<(RoomSummary, bool), AppError> {
+    let info = db::rooms::get(db, room)
+        .await?
+        .ok_or(AppError::from(ErrorCode::RoomNotFound))?;
     if info.kind != RoomKind::Group {
         // Direct rooms belong to their two users; say "not a member" to outsiders rather
         // than confirming the room exists.
@@ -70,15 +92,27 @@ pub async fn join(db: &Db, realtime: &Realtime, user: UserId, room: RoomId) -> R
         };
     }
     let joined_now = db::rooms::join(db, room, user).await?;
-    let summary = db::rooms::summary(db, user, room).await?.ok_or(AppError::from(ErrorCode::RoomNotFound))?;
+    let summary = db::rooms::summary(db, user, room)
+        .await?
+        .ok_or(AppError::from(ErrorCode::RoomNotFound))?;
     if joined_now {
-        realtime.publish(BusTarget::User(user), ServerFrame::RoomJoined { room: summary.clone() });
+        realtime.publish(
+            BusTarget::User(user),
+            ServerFrame::RoomJoined {
+                room: summary.clone(),
+            },
+        );
     }
     Ok((summary, joined_now))
 }
 
 /// Removes `user` from a room and tells all their connections.
-pub async fn leave(db: &Db, realtime: &Realtime, user: UserId, room: RoomId) -> Result<(), AppError> {
+pub async fn leave(
+    db: &Db,
+    realtime: &Realtime,
+    user: UserId,
+    room: RoomId,
+) -> Result<(), AppError> {
     if !db::rooms::leave(db, room, user).await? {
         return Err(ErrorCode::NotAMember.into());
     }
@@ -111,7 +145,11 @@ async fn leave_room(
 /// Refuses a non-member with 403 `not_a_member` (also for rooms that do not exist, so
 /// outsiders cannot probe which ids are taken).
 async fn require_member(db: &Db, room: RoomId, user: UserId) -> Result<(), AppError> {
-    if db::rooms::is_member(db, room, user).await? { Ok(()) } else { Err(ErrorCode::NotAMember.into()) }
+    if db::rooms::is_member(db, room, user).await? {
+        Ok(())
+    } else {
+        Err(ErrorCode::NotAMember.into())
+    }
 }
 
 /// `GET /api/rooms/{id}/members`: members only.
@@ -151,5 +189,9 @@ async fn list_messages(
     };
     require_member(&db, room, current.user.id).await?;
     let (messages, has_more) = db::messages::page(&db, room, page, limit).await?;
-    Ok(axum::Json(HistoryPage { room, messages, has_more }))
+    Ok(axum::Json(HistoryPage {
+        room,
+        messages,
+        has_more,
+    }))
 }

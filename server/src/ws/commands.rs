@@ -3,11 +3,13 @@
 //! refused frame carried reaches anyone else.
 
 use confab_protocol::api::UserSummary;
-use confab_protocol::{BusTarget, ClientFrame, ClientMsgId, ErrorCode, MessageKind, RoomId, ServerFrame, limits};
+use confab_protocol::{
+    BusTarget, ClientFrame, ClientMsgId, ErrorCode, MessageKind, RoomId, ServerFrame, limits,
+};
 
 use super::connection::push_frame;
-use crate::db::messages::{Inserted, NewMessage, Page};
 use crate::db;
+use crate::db::messages::{Inserted, NewMessage, Page};
 use crate::error::{AppError, database_error_code};
 use crate::hub::Peer;
 use crate::routes::rooms::{join, leave, page_limit};
@@ -50,21 +52,27 @@ async fn dispatch(ctx: &Context<'_>, frame: &ClientFrame) -> Result<(), ErrorCod
     let user = ctx.user.id;
     match frame {
         ClientFrame::JoinRoom { room } => {
-            let (summary, new) = join(&state.db, &state.realtime, user, *room).await.map_err(code_of)?;
+            let (summary, new) = join(&state.db, &state.realtime, user, *room)
+                .await
+                .map_err(code_of)?;
             // A new membership was announced to every connection of the user, this one
             // included. Joining again announces nothing; still answer this connection.
             if !new {
-                state.realtime.add_user_to_room(user, *room);
+                state
+                    .realtime
+                    .add_user_to_room(user, *room, summary.last_seq);
                 ctx.reply(ServerFrame::RoomJoined { room: summary });
             }
             Ok(())
         }
-        ClientFrame::LeaveRoom { room } => {
-            leave(&state.db, &state.realtime, user, *room).await.map_err(code_of)
-        }
-        ClientFrame::SendMessage { room, client_msg_id, body } => {
-            send(ctx, *room, client_msg_id, body).await
-        }
+        ClientFrame::LeaveRoom { room } => leave(&state.db, &state.realtime, user, *room)
+            .await
+            .map_err(code_of),
+        ClientFrame::SendMessage {
+            room,
+            client_msg_id,
+            body,
+        } => send(ctx, *room, client_msg_id, body).await,
         ClientFrame::SetTyping { room, on } => {
             if !state.realtime.hub().is_in_room(ctx.peer.id, *room) {
                 return Err(ErrorCode::NotAMember);
@@ -84,24 +92,38 @@ async fn dispatch(ctx: &Context<'_>, frame: &ClientFrame) -> Result<(), ErrorCod
             if seq.0 < 0 {
                 return Err(ErrorCode::InvalidPage);
             }
-            match db::rooms::mark_read(&state.db, *room, user, *seq).await.map_err(|e| code_of(e.into()))? {
+            match db::rooms::mark_read(&state.db, *room, user, *seq)
+                .await
+                .map_err(|e| code_of(e.into()))?
+            {
                 Some(_) => Ok(()),
                 None => Err(ErrorCode::NotAMember),
             }
         }
-        ClientFrame::Backfill { room, after_seq, limit } => {
+        ClientFrame::Backfill {
+            room,
+            after_seq,
+            limit,
+        } => {
             let limit = page_limit(*limit)?;
             if after_seq.0 < 0 {
                 return Err(ErrorCode::InvalidPage);
             }
-            let member = db::rooms::is_member(&state.db, *room, user).await.map_err(|e| code_of(e.into()))?;
+            let member = db::rooms::is_member(&state.db, *room, user)
+                .await
+                .map_err(|e| code_of(e.into()))?;
             if !member {
                 return Err(ErrorCode::NotAMember);
             }
-            let (messages, has_more) = db::messages::page(&state.db, *room, Page::After(*after_seq), limit)
-                .await
-                .map_err(|e| code_of(e.into()))?;
-            ctx.reply(ServerFrame::History { room: *room, messages, has_more });
+            let (messages, has_more) =
+                db::messages::page(&state.db, *room, Page::After(*after_seq), limit)
+                    .await
+                    .map_err(|e| code_of(e.into()))?;
+            ctx.reply(ServerFrame::History {
+                room: *room,
+                messages,
+                has_more,
+            });
             Ok(())
         }
         ClientFrame::Ping { nonce } => {
@@ -113,7 +135,12 @@ async fn dispatch(ctx: &Context<'_>, frame: &ClientFrame) -> Result<(), ErrorCod
 
 /// Persist, then acknowledge, then publish: the ack means committed, and the event every
 /// member receives carries the seq the database assigned.
-async fn send(ctx: &Context<'_>, room: RoomId, client_msg_id: &ClientMsgId, body: &str) -> Result<(), ErrorCode> {
+async fn send(
+    ctx: &Context<'_>,
+    room: RoomId,
+    client_msg_id: &ClientMsgId,
+    body: &str,
+) -> Result<(), ErrorCode> {
     if !client_msg_id.is_valid() {
         return Err(ErrorCode::InvalidClientMsgId);
     }
@@ -127,7 +154,9 @@ async fn send(ctx: &Context<'_>, room: RoomId, client_msg_id: &ClientMsgId, body
         body,
         client_msg_id: Some(client_msg_id),
     };
-    let inserted = db::messages::insert(&state.db, new).await.map_err(|e| code_of(e.into()))?;
+    let inserted = db::messages::insert(&state.db, new)
+        .await
+        .map_err(|e| code_of(e.into()))?;
     let ack = |message: &confab_protocol::MessagePosted| ServerFrame::MessageAcked {
         room: message.room,
         client_msg_id: client_msg_id.clone(),
@@ -137,7 +166,9 @@ async fn send(ctx: &Context<'_>, room: RoomId, client_msg_id: &ClientMsgId, body
     match inserted {
         Inserted::New(message) => {
             ctx.reply(ack(&message));
-            state.realtime.publish(BusTarget::Room(room), ServerFrame::MessagePosted(message));
+            state
+                .realtime
+                .publish(BusTarget::Room(room), ServerFrame::MessagePosted(message));
             Ok(())
         }
         // Stored before: acknowledge again, publish nothing (members have it or will
@@ -147,9 +178,15 @@ async fn send(ctx: &Context<'_>, room: RoomId, client_msg_id: &ClientMsgId, body
             Ok(())
         }
         Inserted::NotAMember => {
-            let exists = db::rooms::get(&state.db, room).await.map_err(|e| code_of(e.into()))?.is_some();
-            Err(if exists { ErrorCode::NotAMember } else { ErrorCode::RoomNotFound })
+            let exists = db::rooms::get(&state.db, room)
+                .await
+                .map_err(|e| code_of(e.into()))?
+                .is_some();
+            Err(if exists {
+                ErrorCode::NotAMember
+            } else {
+                ErrorCode::RoomNotFound
+            })
         }
     }
 }
-

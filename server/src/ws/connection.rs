@@ -6,8 +6,8 @@
 use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
-use futures_util::{SinkExt, StreamExt, stream::SplitSink};
 use confab_protocol::{ClientFrame, ErrorCode, PROTOCOL_VERSION, ServerFrame, close};
+use futures_util::{SinkExt, StreamExt, stream::SplitSink};
 
 use super::commands::{self, Context};
 use crate::auth::CurrentSession;
@@ -22,13 +22,16 @@ const WRITE_BATCH: usize = 64;
 /// Serves one upgraded socket until either side closes it.
 pub async fn run(socket: WebSocket, state: AppState, session: CurrentSession) {
     let user = session.user;
-    let rooms = match db::rooms::ids_for_user(&state.db, user.id).await {
+    let rooms = match db::rooms::positions_for_user(&state.db, user.id).await {
         Ok(rooms) => rooms,
         Err(err) => {
             tracing::error!(error = %err, "cannot load rooms for a new connection");
             let mut socket = socket;
             let _ = socket
-                .send(Message::Close(Some(CloseFrame { code: 1011, reason: "database unavailable".into() })))
+                .send(Message::Close(Some(CloseFrame {
+                    code: 1011,
+                    reason: "database unavailable".into(),
+                })))
                 .await;
             return;
         }
@@ -38,13 +41,19 @@ pub async fn run(socket: WebSocket, state: AppState, session: CurrentSession) {
         instance: state.realtime.instance().clone(),
         protocol_version: PROTOCOL_VERSION,
     };
-    let (peer, end) = state.realtime.connect(user.id, session.token_hash.into(), &rooms, &welcome);
+    let (peer, end) = state
+        .realtime
+        .connect(user.id, session.token_hash.into(), &rooms, &welcome);
     tracing::debug!(conn = peer.id, user = %user.id, "connection opened");
     let close = end.close.clone();
     let (sink, mut stream) = socket.split();
     let writer = tokio::spawn(write_loop(sink, end));
 
-    let ctx = Context { state: &state, peer: &peer, user: &user };
+    let ctx = Context {
+        state: &state,
+        peer: &peer,
+        user: &user,
+    };
     loop {
         let message = tokio::select! {
             _ = close.requested() => break,
@@ -77,7 +86,10 @@ pub async fn run(socket: WebSocket, state: AppState, session: CurrentSession) {
     state.realtime.disconnect(&peer);
     // Dropping the last sender lets the writer drain what is queued and finish.
     drop(peer);
-    if tokio::time::timeout(Duration::from_secs(5), writer).await.is_err() {
+    if tokio::time::timeout(Duration::from_secs(5), writer)
+        .await
+        .is_err()
+    {
         tracing::debug!("writer did not finish in time");
     }
 }
@@ -117,7 +129,10 @@ async fn write_loop(mut sink: SplitSink<WebSocket, Message>, mut end: PeerEnd) {
             }
         }
     };
-    let frame = code.map(|code| CloseFrame { code, reason: close_reason(code).into() });
+    let frame = code.map(|code| CloseFrame {
+        code,
+        reason: close_reason(code).into(),
+    });
     let _ = sink.send(Message::Close(frame)).await;
     let _ = sink.close().await;
 }

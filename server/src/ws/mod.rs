@@ -7,11 +7,11 @@ mod connection;
 
 use std::sync::Arc;
 
+use axum::Router;
 use axum::extract::{State, WebSocketUpgrade};
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::Router;
 use confab_protocol::{ErrorCode, limits};
 
 use crate::auth::CurrentSession;
@@ -48,13 +48,22 @@ async fn upgrade(
 /// WebSocket upgrades) and is allowed; otherwise the origin must be the server's own (the
 /// `Host` it was reached at) or one of the configured origins.
 fn origin_allowed(headers: &HeaderMap, allowed: &[String]) -> bool {
-    let Some(origin) = headers.get(header::ORIGIN) else { return true };
-    let Ok(origin) = origin.to_str() else { return false };
-    if allowed.iter().any(|a| a.trim_end_matches('/').eq_ignore_ascii_case(origin)) {
+    let Some(origin) = headers.get(header::ORIGIN) else {
+        return true;
+    };
+    let Ok(origin) = origin.to_str() else {
+        return false;
+    };
+    if allowed
+        .iter()
+        .any(|a| a.trim_end_matches('/').eq_ignore_ascii_case(origin))
+    {
         return true;
     }
     let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
-    let authority = origin.strip_prefix("http://").or_else(|| origin.strip_prefix("https://"));
+    let authority = origin
+        .strip_prefix("http://")
+        .or_else(|| origin.strip_prefix("https://"));
     matches!((authority, host), (Some(a), Some(h)) if a.eq_ignore_ascii_case(h))
 }
 
@@ -74,16 +83,31 @@ mod tests {
 
     #[test]
     fn same_origin_listed_origins_and_non_browsers_are_allowed() {
-        assert!(origin_allowed(&headers(Some("http://127.0.0.1:8080"), "127.0.0.1:8080"), &[]));
+        assert!(origin_allowed(
+            &headers(Some("http://127.0.0.1:8080"), "127.0.0.1:8080"),
+            &[]
+        ));
         assert!(origin_allowed(&headers(None, "127.0.0.1:8080"), &[]));
         let listed = vec!["http://localhost:8081".to_owned()];
-        assert!(origin_allowed(&headers(Some("http://localhost:8081"), "127.0.0.1:8080"), &listed));
+        assert!(origin_allowed(
+            &headers(Some("http://localhost:8081"), "127.0.0.1:8080"),
+            &listed
+        ));
     }
 
     #[test]
     fn foreign_origins_are_refused() {
-        assert!(!origin_allowed(&headers(Some("http://evil.example"), "127.0.0.1:8080"), &[]));
-        assert!(!origin_allowed(&headers(Some("http://127.0.0.1:8081"), "127.0.0.1:8080"), &[]));
-        assert!(!origin_allowed(&headers(Some("null"), "127.0.0.1:8080"), &[]));
+        assert!(!origin_allowed(
+            &headers(Some("http://evil.example"), "127.0.0.1:8080"),
+            &[]
+        ));
+        assert!(!origin_allowed(
+            &headers(Some("http://127.0.0.1:8081"), "127.0.0.1:8080"),
+            &[]
+        ));
+        assert!(!origin_allowed(
+            &headers(Some("null"), "127.0.0.1:8080"),
+            &[]
+        ));
     }
 }

@@ -1,0 +1,234 @@
+//! Accounts and sessions over HTTP, and the WebSocket upgrade's checks.
+
+use confab_protocol::api::{Credentials, UserSummary};
+use confab_protocol::{ApiError, ErrorCode};
+use reqwest::StatusCode;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::http::HeaderValue;
+
+use crate::helpers::{session_cookie, spawn_app};
+
+fn creds(username: &str, password: &str) -> Credentials {
+    Credentials {
+        username: username.into(),
+        password: password.into(),
+    }
+}
+
+#[tokio::test]
+async fn a_registered_user_can_sign_in_and_ask_who_they_are() {
+    let app = spawn_app().await;
+    let alice = app.register("alice").await;
+    assert_eq!(alice.user.username, "alice");
+
+    let http = reqwest::Client::new();
+    let response = http
+        .post(app.url("/api/auth/sign-in"))
+        .json(&creds("ALICE", "correct horse battery"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let set_cookie = response
+        .headers()
+        .get("set-cookie")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        set_cookie.contains("HttpOnly") && set_cookie.contains("SameSite=Lax"),
+        "{set_cookie}"
+    );
+    let cookie = session_cookie(&response).unwrap();
+    let signed_in: UserSummary = response.json().await.unwrap();
+    assert_eq!(signed_in, alice.user);
+
+    let me: UserSummary = http
+        .get(app.url("/api/auth/me"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me, alice.user);
+}
+
+#[tokio::test]
+async fn a_wrong_password_and_an_unknown_user_get_the_same_401() {
+    let app = spawn_app().await;
+    app.register("alice").await;
+    let http = reqwest::Client::new();
+    let mut bodies = Vec::new();
+    for c in [
+        creds("alice", "wrong password"),
+        creds("nobody", "correct horse battery"),
+    ] {
+        let response = http
+            .post(app.url("/api/auth/sign-in"))
+            .json(&c)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+        assert!(session_cookie(&response).is_none());
+        bodies.push(response.json::<ApiError>().await.unwrap());
+    }
+    assert_eq!(bodies[0].code, ErrorCode::Unauthorized);
+    assert_eq!(
+        bodies[0], bodies[1],
+        "the answer must not say which part was wrong"
+    );
+}
+
+#[tokio::test]
+async fn a_taken_username_is_409_ignoring_case() {
+    let app = spawn_app().await;
+    app.register("alice").await;
+    let response = reqwest::Client::new()
+        .post(app.url("/api/auth/register"))
+        .json(&creds("Alice", "another password"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::CONFLICT);
+    assert_eq!(
+        response.json::<ApiError>().await.unwrap().code,
+        ErrorCode::UsernameTaken
+    );
+}
+
+#[tokio::test]
+async fn invalid_registrations_are_422_with_a_code() {
+    let app = spawn_app().await;
+    let http = reqwest::Client::new();
+    for (c, code) in [
+        (
+            creds("a", "correct horse battery"),
+            ErrorCode::InvalidUsername,
+        ),
+        (
+            creds("<script>", "correct horse battery"),
+            ErrorCode::InvalidUsername,
+        ),
+        (creds("bob", "short"), ErrorCode::InvalidPassword),
+    ] {
+        let response = http
+            .post(app.url("/api/auth/register"))
+            .json(&c)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(response.json::<ApiError>().await.unwrap().code, code);
+    }
+}
+
+#[tokio::test]
+async fn malformed_json_bodies_are_400_with_a_code() {
+    let app = spawn_app().await;
+    let response = reqwest::Client::new()
+        .post(app.url("/api/auth/register"))
+        .header("content-type", "application/json")
+        .body("{\"username\": ")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(
+        response.json::<ApiError>().await.unwrap().code,
+        ErrorCode::BadRequest
+    );
+}
+
+#[tokio::test]
+async fn signing_out_ends_the_session_and_closes_its_sockets() {
+    let app = spawn_app().await;
+    let alice = app.register("alice").await;
+    let mut ws = alice.connect().await;
+    let response = alice.post_empty("/api/auth/sign-out").await;
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        alice.get("/api/auth/me").await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    let code = ws.closed_with().await.map(u16::from);
+    assert_eq!(code, Some(confab_protocol::close::SESSION_ENDED));
+}
+
+#[tokio::test]
+async fn a_websocket_without_a_session_gets_401() {
+    let app = spawn_app().await;
+    let request = format!("ws://{}/ws", app.address)
+        .into_client_request()
+        .unwrap();
+    let err = tokio_tungstenite::connect_async(request)
+        .await
+        .expect_err("must be refused");
+    match err {
+        tokio_tungstenite::tungstenite::Error::Http(response) => assert_eq!(response.status(), 401),
+        other => panic!("expected an HTTP refusal, got {other:?}"),
+    }
+    let alice = app.register("alice").await;
+    let mut request = format!("ws://{}/ws", app.address)
+        .into_client_request()
+        .unwrap();
+    request
+        .headers_mut()
+        .insert("cookie", HeaderValue::from_static("confab_session=forged"));
+    let err = tokio_tungstenite::connect_async(request)
+        .await
+        .expect_err("forged session refused");
+    assert!(matches!(err, tokio_tungstenite::tungstenite::Error::Http(r) if r.status() == 401));
+    drop(alice);
+}
+
+#[tokio::test]
+async fn a_websocket_from_a_foreign_origin_gets_403() {
+    let app = spawn_app().await;
+    let alice = app.register("alice").await;
+    let mut request = format!("ws://{}/ws", app.address)
+        .into_client_request()
+        .unwrap();
+    request
+        .headers_mut()
+        .insert("cookie", HeaderValue::from_str(&alice.cookie).unwrap());
+    request
+        .headers_mut()
+        .insert("origin", HeaderValue::from_static("http://evil.example"));
+    let err = tokio_tungstenite::connect_async(request)
+        .await
+        .expect_err("must be refused");
+    match err {
+        tokio_tungstenite::tungstenite::Error::Http(response) => assert_eq!(response.status(), 403),
+        other => panic!("expected an HTTP refusal, got {other:?}"),
+    }
+    // The server's own origin is fine.
+    let mut request = format!("ws://{}/ws", app.address)
+        .into_client_request()
+        .unwrap();
+    request
+        .headers_mut()
+        .insert("cookie", HeaderValue::from_str(&alice.cookie).unwrap());
+    request.headers_mut().insert(
+        "origin",
+        HeaderValue::from_str(&format!("http://{}", app.address)).unwrap(),
+    );
+    assert!(tokio_tungstenite::connect_async(request).await.is_ok());
+}
+
+#[tokio::test]
+async fn health_and_readiness_answer() {
+    let app = spawn_app().await;
+    let http = reqwest::Client::new();
+    assert_eq!(
+        http.get(app.url("/healthz")).send().await.unwrap().status(),
+        StatusCode::OK
+    );
+    let ready = http.get(app.url("/readyz")).send().await.unwrap();
+    assert_eq!(ready.status(), StatusCode::OK);
+    let body: serde_json::Value = ready.json().await.unwrap();
+    assert_eq!(body["database"], true);
+}

@@ -1,0 +1,170 @@
+//! Bad input on the socket: each gets an `error` frame with a stable code naming the frame
+//! it answers (or close code 1009 for an over-size frame), the same socket keeps working,
+//! and no one else sees anything of it.
+
+use std::time::Duration;
+
+use confab_protocol::{ClientFrame, ClientMsgId, ErrorCode, RoomId, ServerFrame, limits};
+use futures_util::SinkExt;
+use tokio_tungstenite::tungstenite::Message;
+
+use crate::helpers::{WsClient, spawn_app};
+
+async fn expect_error(
+    ws: &mut WsClient,
+) -> (
+    ErrorCode,
+    Option<String>,
+    Option<RoomId>,
+    Option<ClientMsgId>,
+) {
+    match ws.next_frame().await {
+        ServerFrame::Error {
+            code,
+            frame,
+            room,
+            client_msg_id,
+            message,
+        } => {
+            assert!(!message.is_empty());
+            (code, frame, room, client_msg_id)
+        }
+        other => panic!("expected an error frame, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn each_bad_frame_gets_its_error_code_and_the_socket_keeps_working() {
+    let app = spawn_app().await;
+    let alice = app.register("alice").await;
+    let bob = app.register("bob").await;
+    let room = alice.create_room("general").await;
+    bob.join(room.id).await;
+    let other_room = bob.create_room("bobs-room").await;
+    let mut a = alice.connect().await;
+    let mut b = bob.connect().await;
+
+    a.send_text("{this is not json").await;
+    assert_eq!(
+        expect_error(&mut a).await,
+        (ErrorCode::MalformedFrame, None, None, None)
+    );
+    a.assert_alive(1).await;
+
+    a.send_text(r#"{"type":"shout","room":1}"#).await;
+    assert_eq!(
+        expect_error(&mut a).await,
+        (ErrorCode::UnknownFrame, Some("shout".into()), None, None)
+    );
+    a.assert_alive(2).await;
+
+    a.send_text(r#"{"type":"send","room":"general"}"#).await;
+    assert_eq!(expect_error(&mut a).await.0, ErrorCode::InvalidFrame);
+    a.assert_alive(3).await;
+
+    a.say(other_room.id, "x-1", "not my room").await;
+    assert_eq!(
+        expect_error(&mut a).await,
+        (
+            ErrorCode::NotAMember,
+            Some("send".into()),
+            Some(other_room.id),
+            Some(ClientMsgId("x-1".into()))
+        )
+    );
+    a.say(RoomId(999), "x-2", "no such room").await;
+    assert_eq!(expect_error(&mut a).await.0, ErrorCode::RoomNotFound);
+    a.send(&ClientFrame::SetTyping {
+        room: other_room.id,
+        on: true,
+    })
+    .await;
+    assert_eq!(
+        expect_error(&mut a).await,
+        (
+            ErrorCode::NotAMember,
+            Some("typing".into()),
+            Some(other_room.id),
+            None
+        )
+    );
+    a.send(&ClientFrame::MarkRead {
+        room: other_room.id,
+        seq: confab_protocol::Seq(1),
+    })
+    .await;
+    assert_eq!(expect_error(&mut a).await.0, ErrorCode::NotAMember);
+    a.assert_alive(4).await;
+
+    a.say(room.id, "x-3", "   \n ").await;
+    assert_eq!(expect_error(&mut a).await.0, ErrorCode::EmptyMessage);
+    a.say(room.id, "x-4", &"a".repeat(limits::MAX_MESSAGE_CHARS + 1))
+        .await;
+    assert_eq!(expect_error(&mut a).await.0, ErrorCode::MessageTooLong);
+    a.say(room.id, "x-5", "bell\u{7}").await;
+    assert_eq!(expect_error(&mut a).await.0, ErrorCode::InvalidCharacters);
+    a.say(room.id, "bad id with spaces", "hello").await;
+    assert_eq!(expect_error(&mut a).await.0, ErrorCode::InvalidClientMsgId);
+    a.send(&ClientFrame::Backfill {
+        room: room.id,
+        after_seq: confab_protocol::Seq(0),
+        limit: Some(0),
+    })
+    .await;
+    assert_eq!(expect_error(&mut a).await.0, ErrorCode::InvalidPage);
+    a.stream
+        .send(Message::binary(vec![1u8, 2, 3]))
+        .await
+        .unwrap();
+    assert_eq!(expect_error(&mut a).await.0, ErrorCode::BinaryFrame);
+    a.assert_alive(5).await;
+
+    // Bob saw none of it, and the room is still empty.
+    b.expect_silence(Duration::from_millis(300)).await;
+    let page: confab_protocol::api::HistoryPage = bob
+        .get(&format!("/api/rooms/{}/messages", room.id))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(page.messages.is_empty());
+
+    // The longest allowed message goes through.
+    let longest = "é".repeat(limits::MAX_MESSAGE_CHARS);
+    a.say(room.id, "ok-1", &longest).await;
+    let got = b
+        .next_matching(|f| match f {
+            ServerFrame::MessagePosted(m) => Some(m),
+            _ => None,
+        })
+        .await;
+    assert_eq!(got.body, longest);
+}
+
+#[tokio::test]
+async fn an_oversize_frame_closes_with_1009_and_the_server_keeps_serving() {
+    let app = spawn_app().await;
+    let alice = app.register("alice").await;
+    let room = alice.create_room("general").await;
+    let mut a = alice.connect().await;
+    let huge = format!(
+        r#"{{"type":"send","room":{},"client_msg_id":"big","body":"{}"}}"#,
+        room.id,
+        "a".repeat(limits::MAX_FRAME_BYTES + 1)
+    );
+    let _ = a.stream.send(Message::text(huge)).await;
+    assert_eq!(
+        a.closed_with().await.map(u16::from),
+        Some(confab_protocol::close::MESSAGE_TOO_BIG)
+    );
+
+    let mut again = alice.connect().await;
+    again.assert_alive(9).await;
+    let page: confab_protocol::api::HistoryPage = alice
+        .get(&format!("/api/rooms/{}/messages", room.id))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(page.messages.is_empty());
+}
