@@ -3,6 +3,8 @@
 //! intended, bump `PROTOCOL_VERSION` where clients break, regenerate the fixtures with
 //! `UPDATE_GOLDEN=1 cargo test -p confab-protocol --test golden` and update the README.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::path::PathBuf;
 
 use confab_protocol::api::{
