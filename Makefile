@@ -1,0 +1,69 @@
+# Confab: the README's two commands are `make run` and `make test`.
+#
+# Every install step is skipped when its tool is already present at the right version, so
+# a second `make run` starts in seconds. Nothing is downloaded except from the package
+# registries (crates.io, npm, Debian).
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := run
+
+CARGO_BIN ?= $(HOME)/.cargo/bin
+export PATH := $(CARGO_BIN):$(PATH)
+
+TRUNK_VERSION := 0.21.14
+# The wasm-bindgen CLI must be exactly the wasm-bindgen crate version in Cargo.lock.
+WASM_BINDGEN_VERSION := $(shell awk '/^name = "wasm-bindgen"$$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock)
+
+APT_INSTALL := DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: run test tools client server-release test-deps fmt-check clippy test-rust e2e cluster clean
+
+## run: install what is missing, build the client, start the server on http://127.0.0.1:8080
+run: tools client server-release
+	./target/release/confab --listen 127.0.0.1:8080
+
+## tools: the wasm32 target, Trunk, the matching wasm-bindgen CLI and wasm-opt
+tools:
+	@rustup target list --installed | grep -qx wasm32-unknown-unknown \
+		|| rustup target add wasm32-unknown-unknown
+	@trunk --version 2>/dev/null | grep -qx "trunk $(TRUNK_VERSION)" \
+		|| cargo install trunk --version $(TRUNK_VERSION) --locked
+	@wasm-bindgen --version 2>/dev/null | grep -qx "wasm-bindgen $(WASM_BINDGEN_VERSION)" \
+		|| cargo install wasm-bindgen-cli --version $(WASM_BINDGEN_VERSION)
+	@command -v wasm-opt >/dev/null \
+		|| { $(SUDO) apt-get update -qq && $(SUDO) $(APT_INSTALL) binaryen; }
+
+## client: build the browser client into dist/
+client: tools
+	trunk build --release --offline
+
+server-release:
+	cargo build --release -p confab-server --bin confab
+
+## test: formatting, lints, every Rust test (then the browser tests, once they exist)
+test: test-deps fmt-check clippy test-rust
+
+## test-deps: the services the tests start for themselves
+test-deps:
+	@missing=""; \
+	command -v redis-server >/dev/null || missing="$$missing redis-server"; \
+	[ -x /usr/lib/postgresql/15/bin/initdb ] || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
+	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	if [ -n "$$missing" ]; then $(SUDO) apt-get update -qq && $(SUDO) $(APT_INSTALL) $$missing; fi
+	@rustup target list --installed | grep -qx wasm32-unknown-unknown \
+		|| rustup target add wasm32-unknown-unknown
+
+fmt-check:
+	cargo fmt --all -- --check
+
+clippy:
+	cargo clippy --all-targets -- -D warnings
+	cargo clippy -p confab-app --target wasm32-unknown-unknown -- -D warnings
+
+test-rust:
+	cargo test --workspace --exclude confab-app
+
+clean:
+	cargo clean
+	rm -rf dist
