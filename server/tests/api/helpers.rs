@@ -2,7 +2,7 @@
 //! that carry a session cookie, and real WebSocket clients.
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use confab_protocol::api::{Credentials, RoomSummary, UserSummary};
@@ -19,46 +19,62 @@ use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
+use crate::services::{PgCluster, postgres_selected};
+
 /// How long a test waits for a frame it expects.
 pub const FRAME_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A running server and what it needs to stop and restart.
 pub struct TestApp {
     pub address: SocketAddr,
-    pub data_dir: PathBuf,
+    pub config: Config,
     shutdown: Option<oneshot::Sender<()>>,
     handle: Option<JoinHandle<std::io::Result<()>>>,
-    _dir: Option<tempfile::TempDir>,
+    _dir: Option<Arc<tempfile::TempDir>>,
 }
 
-/// Starts a server on a fresh data directory.
+/// A configuration for a test server: its own data directory, and a fresh PostgreSQL
+/// database when the suite runs on PostgreSQL (`CONFAB_TEST_DATABASE=postgres`).
+pub async fn test_config() -> (Config, Arc<tempfile::TempDir>) {
+    let dir = Arc::new(tempfile::tempdir().expect("temp dir"));
+    let mut config = Config::for_data_dir(dir.path());
+    config.dist_dir = dir.path().join("no-dist");
+    config.log = "warn".into();
+    if postgres_selected() {
+        config.database_url = Some(PgCluster::get().fresh_database().await);
+    }
+    (config, dir)
+}
+
+/// Starts a server on a fresh database.
 pub async fn spawn_app() -> TestApp {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let mut app = start(dir.path()).await;
+    let (config, dir) = test_config().await;
+    let mut app = TestApp::start(config).await;
     app._dir = Some(dir);
     app
 }
 
-async fn start(data_dir: &Path) -> TestApp {
-    confab_server::telemetry::init("warn");
-    let mut config = Config::for_data_dir(data_dir);
-    config.dist_dir = data_dir.join("no-dist");
-    let app = Application::build(config).await.expect("server builds");
-    let address = app.address();
-    let (tx, rx) = oneshot::channel::<()>();
-    let handle = tokio::spawn(app.run_until(async move {
-        let _ = rx.await;
-    }));
-    TestApp {
-        address,
-        data_dir: data_dir.to_owned(),
-        shutdown: Some(tx),
-        handle: Some(handle),
-        _dir: None,
-    }
-}
-
 impl TestApp {
+    /// Starts a server with `config` (its data directory must outlive it).
+    pub async fn start(config: Config) -> TestApp {
+        confab_server::telemetry::init(&config.log);
+        let app = Application::build(config.clone())
+            .await
+            .expect("server builds");
+        let address = app.address();
+        let (tx, rx) = oneshot::channel::<()>();
+        let handle = tokio::spawn(app.run_until(async move {
+            let _ = rx.await;
+        }));
+        TestApp {
+            address,
+            config,
+            shutdown: Some(tx),
+            handle: Some(handle),
+            _dir: None,
+        }
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{}", self.address, path)
     }
@@ -73,10 +89,12 @@ impl TestApp {
         }
     }
 
-    /// Stops the server and starts a new one on the same data directory.
+    /// Stops the server and starts a new one on the same data directory and database.
     pub async fn restart(&mut self) {
         self.stop().await;
-        let mut next = start(&self.data_dir).await;
+        let mut config = self.config.clone();
+        config.listen = SocketAddr::from(([127, 0, 0, 1], 0));
+        let mut next = TestApp::start(config).await;
         self.address = next.address;
         self.shutdown = next.shutdown.take();
         self.handle = next.handle.take();

@@ -10,3 +10,4 @@ mod concurrency;
 mod helpers;
 mod history;
 mod rooms;
+mod services;
