@@ -92,7 +92,9 @@ fn query_string(query: &HistoryQuery) -> String {
 }
 
 /// Sends a request and decodes its JSON answer.
-async fn json<T: DeserializeOwned>(request: Result<Request, gloo_net::Error>) -> Result<T, ApiError> {
+async fn json<T: DeserializeOwned>(
+    request: Result<Request, gloo_net::Error>,
+) -> Result<T, ApiError> {
     let response = send(request).await?;
     response.json::<T>().await.map_err(|_| unexpected_answer())
 }

@@ -86,7 +86,8 @@ pub fn client_msg_id(now: i64, randoms: &[f64]) -> ClientMsgId {
     id.extend(digits.iter().rev().map(|&b| char::from(b)));
     id.push('-');
     for r in randoms {
-        let index = ((r.clamp(0.0, 0.999_999) * ALPHABET.len() as f64) as usize).min(ALPHABET.len() - 1);
+        let index =
+            ((r.clamp(0.0, 0.999_999) * ALPHABET.len() as f64) as usize).min(ALPHABET.len() - 1);
         id.push(char::from(ALPHABET[index]));
     }
     ClientMsgId(id)
@@ -109,7 +110,11 @@ pub fn set_title(title: &str) {
 /// The address of the WebSocket on this page's origin: `ws(s)://host/ws`.
 pub fn socket_url() -> Option<String> {
     let location = web_sys::window()?.location();
-    let scheme = if location.protocol().ok()? == "https:" { "wss" } else { "ws" };
+    let scheme = if location.protocol().ok()? == "https:" {
+        "wss"
+    } else {
+        "ws"
+    };
     Some(format!("{scheme}://{}/ws", location.host().ok()?))
 }
 
@@ -146,7 +151,23 @@ mod tests {
 
     #[test]
     fn send_ids_are_long_enough_and_use_the_allowed_alphabet() {
-        let id = client_msg_id(1_796_300_000_000, &[0.0, 0.5, 0.999_999_9, 1.0, 0.25, 0.75, 0.1, 0.2, 0.3, 0.4, 0.6, 0.7]);
+        let id = client_msg_id(
+            1_796_300_000_000,
+            &[
+                0.0,
+                0.5,
+                0.999_999_9,
+                1.0,
+                0.25,
+                0.75,
+                0.1,
+                0.2,
+                0.3,
+                0.4,
+                0.6,
+                0.7,
+            ],
+        );
         assert!(id.is_valid(), "{id}");
         assert!(id.0.len() >= 16, "{id}");
         assert!(id.0.starts_with("c-"));

@@ -9,7 +9,9 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use confab_protocol::api::{Member, RoomKind, RoomSummary, UserSummary};
-use confab_protocol::{ClientMsgId, MessageId, MessageKind, MessagePosted, RoomId, Seq, UnixMillis, UserId};
+use confab_protocol::{
+    ClientMsgId, MessageId, MessageKind, MessagePosted, RoomId, Seq, UnixMillis, UserId,
+};
 use leptos::prelude::*;
 
 /// Whether someone is signed in.
@@ -67,7 +69,7 @@ pub struct PendingMessage {
 ///
 /// Messages are keyed by seq, so however often a message arrives (live, by backfill, by
 /// HTTP history, as a resend's echo) it is shown once and in order.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Timeline {
     messages: BTreeMap<Seq, MessagePosted>,
     pending: Vec<PendingMessage>,
@@ -77,6 +79,18 @@ pub struct Timeline {
     has_older: bool,
     /// Whether a page of older messages is being fetched.
     loading_older: bool,
+}
+
+impl Default for Timeline {
+    fn default() -> Self {
+        Self {
+            messages: BTreeMap::new(),
+            pending: Vec::new(),
+            contiguous: Seq(0),
+            has_older: false,
+            loading_older: false,
+        }
+    }
 }
 
 impl Timeline {
@@ -210,7 +224,11 @@ impl Timeline {
     /// Marks a pending send refused; it stays visible with the reason until retried or
     /// discarded.
     pub fn fail(&mut self, client_msg_id: &ClientMsgId, reason: String) -> bool {
-        match self.pending.iter_mut().find(|p| &p.client_msg_id == client_msg_id) {
+        match self
+            .pending
+            .iter_mut()
+            .find(|p| &p.client_msg_id == client_msg_id)
+        {
             Some(pending) => {
                 pending.failed = Some(reason);
                 true
@@ -222,7 +240,10 @@ impl Timeline {
     /// Clears a failed send's reason so it can go out again with the same id; returns its
     /// body.
     pub fn retry(&mut self, client_msg_id: &ClientMsgId) -> Option<String> {
-        let pending = self.pending.iter_mut().find(|p| &p.client_msg_id == client_msg_id)?;
+        let pending = self
+            .pending
+            .iter_mut()
+            .find(|p| &p.client_msg_id == client_msg_id)?;
         pending.failed = None;
         Some(pending.body.clone())
     }
@@ -317,7 +338,13 @@ impl Row {
                 show_header,
                 new_day,
                 ..
-            } => RowKey::Posted(message.seq, message.id, message.sent_at, *show_header, *new_day),
+            } => RowKey::Posted(
+                message.seq,
+                message.id,
+                message.sent_at,
+                *show_header,
+                *new_day,
+            ),
             Self::Pending(p) => RowKey::Pending(p.client_msg_id.clone(), p.failed.clone()),
         }
     }
@@ -568,7 +595,9 @@ mod tests {
         let mut bob = msg(4);
         bob.sender = UserId(8);
         t.insert(bob);
-        let rows = t.rows(Some(UserId(7)), |ms| if ms.0 < 1_796_300_002_500 { 1 } else { 2 });
+        let rows = t.rows(Some(UserId(7)), |ms| {
+            if ms.0 < 1_796_300_002_500 { 1 } else { 2 }
+        });
         let shape: Vec<(bool, bool, bool)> = rows
             .iter()
             .filter_map(|r| match r {
@@ -596,7 +625,10 @@ mod tests {
     fn typing_text_names_one_two_or_counts_the_rest() {
         let names = |n: &[&str]| n.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
         assert_eq!(typing_text(&[]), None);
-        assert_eq!(typing_text(&names(&["bob"])).as_deref(), Some("bob is typing…"));
+        assert_eq!(
+            typing_text(&names(&["bob"])).as_deref(),
+            Some("bob is typing…")
+        );
         assert_eq!(
             typing_text(&names(&["bob", "carol"])).as_deref(),
             Some("bob and carol are typing…")

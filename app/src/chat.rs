@@ -1,0 +1,859 @@
+//! The client's behaviour: it applies what the socket (`ws.rs`) and the HTTP API
+//! (`api.rs`) bring to the state (`state.rs`), and turns what the user does into frames and
+//! requests.
+//!
+//! This is where the delivery rules live on the client side: messages are ordered by seq and
+//! deduplicated, a `message` past a gap triggers a `backfill` from the last seq seen, every
+//! reconnect resumes each loaded room from its last seq and resends the sends still waiting
+//! for an `ack` with their original `client_msg_id`. Components call [`Chat`]'s methods and
+//! read [`Store`]; they never build frames or requests themselves.
+
+use std::collections::{HashMap, HashSet};
+use std::time::Duration;
+
+use confab_protocol::api::{Credentials, DirectoryRoom, HistoryQuery, RoomSummary, UserSummary};
+use confab_protocol::limits::{check_message_body, check_room_name};
+use confab_protocol::{
+    ApiError, ClientFrame, ClientMsgId, ErrorCode, MessagePosted, PROTOCOL_VERSION, RoomId, Seq,
+    ServerFrame, UnixMillis, UserId,
+};
+use gloo_timers::callback::Interval;
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+
+use crate::api;
+use crate::browser::{self, now_millis};
+use crate::state::{Ack, Connection, Session, Store, Timeline, Typist};
+use crate::ws::{Socket, SocketEvent};
+
+/// Messages per history page fetched over HTTP.
+const PAGE: u32 = 50;
+/// Messages per `backfill` frame.
+const BACKFILL_PAGE: u32 = 100;
+/// A `typing {on: true}` is repeated at most this often while the user keeps typing.
+const TYPING_REFRESH_MILLIS: i64 = 3_000;
+/// Someone else's typing indicator lapses this long after its last refresh.
+const TYPING_TTL_MILLIS: i64 = 6_000;
+/// How often the open room is marked read (the throttle for `read` frames).
+const READ_EVERY: Duration = Duration::from_secs(1);
+
+const SESSION_ENDED: &str = "Your session ended. Sign in again to continue.";
+
+/// The client controller, shared through context. Cheap to copy.
+#[derive(Clone, Copy)]
+pub struct Chat {
+    /// The state components read.
+    pub store: Store,
+    socket: StoredValue<Option<Socket>, LocalStorage>,
+    book: StoredValue<Bookkeeping, LocalStorage>,
+}
+
+/// What the controller remembers that no component shows.
+#[derive(Default)]
+struct Bookkeeping {
+    /// Rooms with a `backfill` waiting for its `history`.
+    backfilling: HashSet<RoomId>,
+    /// Rooms whose newest page is being fetched.
+    loading: HashSet<RoomId>,
+    /// The last `read` seq sent per room.
+    read_sent: HashMap<RoomId, Seq>,
+    /// The room and time of the last `typing {on: true}` sent.
+    typing_sent: Option<(RoomId, i64)>,
+    /// Connections welcomed since signing in: every one after the first is a resume.
+    welcomes: u32,
+    /// Marks the open room read while it is visible.
+    ticker: Option<Interval>,
+}
+
+/// The [`Chat`] provided by the root component.
+pub fn use_chat() -> Chat {
+    expect_context::<Chat>()
+}
+
+impl Chat {
+    /// A controller with fresh state, before anyone is signed in.
+    pub fn new() -> Self {
+        let chat = Self {
+            store: Store::new(),
+            socket: StoredValue::new_local(None),
+            book: StoredValue::new_local(Bookkeeping::default()),
+        };
+        // Coming back online: do not wait out the backoff.
+        let _ = window_event_listener_untyped("online", move |_| chat.reconnect_now());
+        chat
+    }
+
+    // ---- session -------------------------------------------------------------------
+
+    /// Asks the server whether the session cookie still holds a session (on page load).
+    pub fn restore_session(self) {
+        spawn_local(async move {
+            match api::me().await {
+                Ok(user) => self.signed_in(user),
+                Err(err) if err.code == ErrorCode::Unauthorized => {
+                    self.store.session.set(Session::SignedOut { notice: None });
+                }
+                Err(err) => self.store.session.set(Session::SignedOut {
+                    notice: Some(err.message),
+                }),
+            }
+        });
+    }
+
+    /// Signs in, or registers and signs in.
+    pub async fn authenticate(
+        self,
+        credentials: Credentials,
+        register: bool,
+    ) -> Result<(), ApiError> {
+        let user = if register {
+            api::register(&credentials).await?
+        } else {
+            api::sign_in(&credentials).await?
+        };
+        self.signed_in(user);
+        Ok(())
+    }
+
+    /// Ends the session on the server, then here.
+    pub fn sign_out(self) {
+        spawn_local(async move {
+            match api::sign_out().await {
+                Ok(()) => self.end_session(None),
+                Err(err) if err.code == ErrorCode::Unauthorized => self.end_session(None),
+                Err(err) => self.store.notice.set(Some(err.message)),
+            }
+        });
+    }
+
+    fn signed_in(self, user: UserSummary) {
+        self.stop_socket();
+        self.book.set_value(Bookkeeping::default());
+        self.store.clear();
+        self.store.session.set(Session::SignedIn(user));
+        self.refresh_rooms(true);
+        self.connect();
+        let ticker = Interval::new(READ_EVERY.as_millis() as u32, move || self.mark_read());
+        self.book.update_value(|b| b.ticker = Some(ticker));
+    }
+
+    fn end_session(self, notice: Option<String>) {
+        self.stop_socket();
+        self.book.set_value(Bookkeeping::default());
+        self.store.clear();
+        browser::show_room_in_address(None);
+        self.store.session.set(Session::SignedOut { notice });
+    }
+
+    /// After a connection failed before `welcome`: was it because the session is gone
+    /// (the upgrade answers 401, which a browser only reports as a failed connection)?
+    fn check_session(self) {
+        spawn_local(async move {
+            if let Err(err) = api::me().await
+                && err.code == ErrorCode::Unauthorized
+                && self.store.me_untracked().is_some()
+            {
+                self.end_session(Some(SESSION_ENDED.to_owned()));
+            }
+        });
+    }
+
+    // ---- socket --------------------------------------------------------------------
+
+    fn connect(self) {
+        let Some(url) = browser::socket_url() else {
+            self.store
+                .notice
+                .set(Some("This page has no address to connect to.".to_owned()));
+            return;
+        };
+        let socket = Socket::connect(url, move |event| self.on_socket_event(event));
+        if let Some(old) = self
+            .socket
+            .try_update_value(|s| s.replace(socket))
+            .flatten()
+        {
+            old.stop();
+        }
+    }
+
+    fn stop_socket(self) {
+        if let Some(socket) = self.socket.try_update_value(Option::take).flatten() {
+            socket.stop();
+        }
+    }
+
+    /// Reconnects at once if the socket is waiting to retry.
+    pub fn reconnect_now(self) {
+        self.socket.with_value(|s| {
+            if let Some(socket) = s {
+                socket.reconnect_now();
+            }
+        });
+    }
+
+    fn send(self, frame: &ClientFrame) -> bool {
+        self.socket
+            .with_value(|s| s.as_ref().is_some_and(|socket| socket.send(frame)))
+    }
+
+    fn is_online(self) -> bool {
+        self.socket
+            .with_value(|s| s.as_ref().is_some_and(Socket::is_online))
+    }
+
+    fn on_socket_event(self, event: SocketEvent) {
+        match event {
+            SocketEvent::Connecting { retry } => self.store.connection.set(if retry {
+                Connection::Reconnecting
+            } else {
+                Connection::Connecting
+            }),
+            SocketEvent::Frame(frame) => self.on_frame(frame),
+            SocketEvent::Lost { welcomed, .. } => {
+                self.store.connection.set(Connection::Reconnecting);
+                self.book.update_value(|b| b.backfilling.clear());
+                if !welcomed {
+                    self.check_session();
+                }
+            }
+            SocketEvent::SessionEnded => self.end_session(Some(SESSION_ENDED.to_owned())),
+        }
+    }
+
+    fn on_frame(self, frame: ServerFrame) {
+        match frame {
+            ServerFrame::Welcome {
+                protocol_version, ..
+            } => self.on_welcome(protocol_version),
+            ServerFrame::MessagePosted(message) => self.on_message(message),
+            ServerFrame::MessageAcked {
+                room,
+                client_msg_id,
+                id,
+                seq,
+            } => self.on_ack(Ack {
+                room,
+                client_msg_id,
+                id,
+                seq,
+            }),
+            ServerFrame::PresenceChanged { user, online, .. } => {
+                let known = self.store.online.with_untracked(|o| o.contains(&user));
+                if known != online {
+                    self.store.online.update(|o| {
+                        if online {
+                            o.insert(user);
+                        } else {
+                            o.remove(&user);
+                        }
+                    });
+                }
+            }
+            ServerFrame::TypingChanged {
+                room,
+                user,
+                username,
+                on,
+            } => self.on_typing(room, user, username, on),
+            // File uploads are not part of this client yet.
+            ServerFrame::FileProgress { .. } => {}
+            ServerFrame::History {
+                room,
+                messages,
+                has_more,
+            } => self.on_history(room, messages, has_more),
+            ServerFrame::RoomJoined { room } => {
+                self.store.rooms.update(|rooms| {
+                    rooms.insert(room.id, room);
+                });
+            }
+            ServerFrame::RoomLeft { room } => self.forget_room(room),
+            ServerFrame::Error {
+                code,
+                message,
+                frame,
+                room,
+                client_msg_id,
+            } => self.on_error(code, message, frame, room, client_msg_id),
+            ServerFrame::Pong { .. } => {}
+        }
+    }
+
+    /// A connection is ready: resume every loaded room and resend what was not acked.
+    fn on_welcome(self, protocol_version: u32) {
+        self.store.connection.set(Connection::Online);
+        let resumed = self.book.with_value(|b| b.welcomes > 0);
+        self.book.update_value(|b| {
+            b.welcomes += 1;
+            b.backfilling.clear();
+        });
+        if protocol_version != PROTOCOL_VERSION {
+            self.store.notice.set(Some(
+                "The server runs another version of Confab: reload the page.".to_owned(),
+            ));
+        }
+        if resumed {
+            // Unread counts of rooms not loaded here moved while we were away.
+            self.refresh_rooms(false);
+        }
+        let loaded = self.store.timelines.with_untracked(|timelines| {
+            timelines
+                .iter()
+                .map(|(room, t)| (*room, t.last_seen(), t.unsent()))
+                .collect::<Vec<_>>()
+        });
+        for (room, last_seen, unsent) in loaded {
+            self.backfill(room, last_seen);
+            for (client_msg_id, body) in unsent {
+                self.send(&ClientFrame::SendMessage {
+                    room,
+                    client_msg_id,
+                    body,
+                });
+            }
+        }
+    }
+
+    /// Asks for the messages after `after`, unless a backfill for the room is in flight.
+    fn backfill(self, room: RoomId, after: Seq) {
+        if self.book.with_value(|b| b.backfilling.contains(&room)) {
+            return;
+        }
+        let frame = ClientFrame::Backfill {
+            room,
+            after_seq: after,
+            limit: Some(BACKFILL_PAGE),
+        };
+        if self.send(&frame) {
+            self.book.update_value(|b| {
+                b.backfilling.insert(room);
+            });
+        }
+    }
+
+    /// Runs `f` on a loaded room's timeline; `None` (and no change notification) when the
+    /// room is not loaded.
+    fn update_timeline<R>(self, room: RoomId, f: impl FnOnce(&mut Timeline) -> R) -> Option<R> {
+        if !self
+            .store
+            .timelines
+            .with_untracked(|t| t.contains_key(&room))
+        {
+            return None;
+        }
+        self.store
+            .timelines
+            .try_update(|t| t.get_mut(&room).map(f))
+            .flatten()
+    }
+
+    /// The newest seq the room list knows for a room.
+    fn known_last_seq(self, room: RoomId) -> Seq {
+        self.store
+            .rooms
+            .with_untracked(|r| r.get(&room).map_or(Seq(0), |s| s.last_seq))
+    }
+
+    /// Raises a room's `last_seq` (and `last_read_seq` for the user's own messages).
+    fn bump_room(self, room: RoomId, seq: Seq, read: bool) {
+        let known = self.store.rooms.with_untracked(|r| {
+            r.get(&room)
+                .map(|s| s.last_seq >= seq && (!read || s.last_read_seq >= seq))
+        });
+        match known {
+            None => self.refresh_rooms(false),
+            Some(true) => {}
+            Some(false) => self.store.rooms.update(|rooms| {
+                if let Some(summary) = rooms.get_mut(&room) {
+                    summary.last_seq = summary.last_seq.max(seq);
+                    if read {
+                        summary.last_read_seq = summary.last_read_seq.max(seq);
+                    }
+                }
+            }),
+        }
+    }
+
+    fn on_message(self, message: MessagePosted) {
+        let room = message.room;
+        let seq = message.seq;
+        let sender = message.sender;
+        let mine = self.store.me_untracked().is_some_and(|me| me.id == sender);
+        self.bump_room(room, seq, mine);
+        self.clear_typist(room, sender);
+        let members_stale = self.store.members.with_untracked(|m| {
+            m.get(&room)
+                .is_some_and(|list| !list.iter().any(|member| member.id == sender))
+        });
+        if members_stale {
+            self.load_members(room);
+        }
+        let gap = self.update_timeline(room, |t| {
+            let gap = t.is_gap(seq).then(|| t.last_seen());
+            t.insert(message);
+            gap
+        });
+        if let Some(Some(last_seen)) = gap {
+            self.backfill(room, last_seen);
+        }
+    }
+
+    fn on_ack(self, ack: Ack) {
+        let Some(me) = self.store.me_untracked() else {
+            return;
+        };
+        let (room, seq) = (ack.room, ack.seq);
+        self.bump_room(room, seq, true);
+        let now = UnixMillis(now_millis());
+        self.update_timeline(room, |t| t.acknowledge(ack, &me, now));
+    }
+
+    fn on_history(self, room: RoomId, messages: Vec<MessagePosted>, has_more: bool) {
+        self.book.update_value(|b| {
+            b.backfilling.remove(&room);
+        });
+        if let Some(newest) = messages.last().map(|m| m.seq) {
+            self.bump_room(room, newest, false);
+        }
+        let progress = self.update_timeline(room, |t| {
+            let before = t.last_seen();
+            t.insert_all(messages);
+            (before, t.last_seen())
+        });
+        if let Some((before, after)) = progress
+            && after > before
+            && (has_more || self.known_last_seq(room) > after)
+        {
+            self.backfill(room, after);
+        }
+    }
+
+    fn on_error(
+        self,
+        code: ErrorCode,
+        message: String,
+        frame: Option<String>,
+        room: Option<RoomId>,
+        client_msg_id: Option<ClientMsgId>,
+    ) {
+        if let Some(id) = client_msg_id {
+            let rooms: Vec<RoomId> = match room {
+                Some(room) => vec![room],
+                None => self
+                    .store
+                    .timelines
+                    .with_untracked(|t| t.keys().copied().collect()),
+            };
+            for room in rooms {
+                let failed = self.update_timeline(room, |t| t.fail(&id, message.clone()));
+                if failed == Some(true) {
+                    return;
+                }
+            }
+        }
+        let frame = frame.unwrap_or_default();
+        if frame == "backfill"
+            && let Some(room) = room
+        {
+            self.book.update_value(|b| {
+                b.backfilling.remove(&room);
+            });
+        }
+        if matches!(code, ErrorCode::NotAMember | ErrorCode::RoomNotFound)
+            && let Some(room) = room
+        {
+            self.forget_room(room);
+        }
+        // Typing, read receipts and pings are best effort: a refusal is not news.
+        if !matches!(frame.as_str(), "typing" | "read" | "ping") {
+            self.store.notice.set(Some(message));
+        }
+    }
+
+    fn on_typing(self, room: RoomId, user: UserId, username: String, on: bool) {
+        if self.store.me_untracked().is_some_and(|me| me.id == user) {
+            return;
+        }
+        if !on {
+            self.clear_typist(room, user);
+            return;
+        }
+        let expires_at = now_millis() + TYPING_TTL_MILLIS;
+        self.store.typing.update(|typing| {
+            typing.entry(room).or_default().insert(
+                user,
+                Typist {
+                    username,
+                    expires_at,
+                },
+            );
+        });
+        set_timeout(
+            move || self.expire_typists(),
+            Duration::from_millis(TYPING_TTL_MILLIS as u64 + 50),
+        );
+    }
+
+    fn clear_typist(self, room: RoomId, user: UserId) {
+        let present = self
+            .store
+            .typing
+            .with_untracked(|t| t.get(&room).is_some_and(|m| m.contains_key(&user)));
+        if present {
+            self.store.typing.update(|t| {
+                if let Some(m) = t.get_mut(&room) {
+                    m.remove(&user);
+                }
+            });
+        }
+    }
+
+    fn expire_typists(self) {
+        let now = now_millis();
+        let stale = self.store.typing.with_untracked(|t| {
+            t.values()
+                .flat_map(|m| m.values())
+                .any(|typist| typist.expires_at <= now)
+        });
+        if stale {
+            self.store.typing.update(|t| {
+                for m in t.values_mut() {
+                    m.retain(|_, typist| typist.expires_at > now);
+                }
+                t.retain(|_, m| !m.is_empty());
+            });
+        }
+    }
+
+    /// Sends `read` for the newest message of the open room while the page is visible; at
+    /// most once per tick, so it is throttled by [`READ_EVERY`].
+    fn mark_read(self) {
+        let Some(room) = self.store.current.get_untracked() else {
+            return;
+        };
+        if browser::page_hidden() || !self.is_online() {
+            return;
+        }
+        let Some(newest) = self
+            .store
+            .timelines
+            .with_untracked(|t| t.get(&room).and_then(Timeline::newest))
+        else {
+            return;
+        };
+        let sent = self.book.with_value(|b| b.read_sent.get(&room).copied());
+        let read = self
+            .store
+            .rooms
+            .with_untracked(|r| r.get(&room).map(|s| s.last_read_seq));
+        let Some(read) = read else {
+            return;
+        };
+        if newest <= read.max(sent.unwrap_or(Seq(0))) {
+            return;
+        }
+        if self.send(&ClientFrame::MarkRead { room, seq: newest }) {
+            self.book.update_value(|b| {
+                b.read_sent.insert(room, newest);
+            });
+            self.bump_room(room, newest, true);
+        }
+    }
+
+    // ---- rooms ---------------------------------------------------------------------
+
+    /// Reloads the room list; with `restore`, reopens the room named in the address.
+    fn refresh_rooms(self, restore: bool) {
+        spawn_local(async move {
+            match api::rooms().await {
+                Ok(list) => {
+                    self.store.rooms.update(|rooms| {
+                        let old = std::mem::take(rooms);
+                        for mut summary in list {
+                            if let Some(known) = old.get(&summary.id) {
+                                // A `read` this tab sent may not be reflected yet.
+                                summary.last_read_seq =
+                                    summary.last_read_seq.max(known.last_read_seq);
+                                summary.last_seq = summary.last_seq.max(known.last_seq);
+                            }
+                            rooms.insert(summary.id, summary);
+                        }
+                    });
+                    let gone: Vec<RoomId> = self.store.timelines.with_untracked(|t| {
+                        t.keys()
+                            .copied()
+                            .filter(|id| self.store.rooms.with_untracked(|r| !r.contains_key(id)))
+                            .collect()
+                    });
+                    for room in gone {
+                        self.forget_room(room);
+                    }
+                    if restore
+                        && let Some(room) = browser::room_in_address()
+                        && self.store.rooms.with_untracked(|r| r.contains_key(&room))
+                    {
+                        self.open_room(room);
+                    }
+                }
+                Err(err) if err.code == ErrorCode::Unauthorized => {
+                    self.end_session(Some(SESSION_ENDED.to_owned()));
+                }
+                Err(err) => self
+                    .store
+                    .notice
+                    .set(Some(format!("Could not load your rooms: {}", err.message))),
+            }
+        });
+    }
+
+    fn forget_room(self, room: RoomId) {
+        if self.store.rooms.with_untracked(|r| r.contains_key(&room)) {
+            self.store.rooms.update(|r| {
+                r.remove(&room);
+            });
+        }
+        if self
+            .store
+            .timelines
+            .with_untracked(|t| t.contains_key(&room))
+        {
+            self.store.timelines.update(|t| {
+                t.remove(&room);
+            });
+        }
+        self.store.members.update(|m| {
+            m.remove(&room);
+        });
+        self.clear_typists(room);
+        self.book.update_value(|b| {
+            b.backfilling.remove(&room);
+            b.read_sent.remove(&room);
+        });
+        if self.store.current.get_untracked() == Some(room) {
+            self.store.current.set(None);
+            browser::show_room_in_address(None);
+        }
+    }
+
+    fn clear_typists(self, room: RoomId) {
+        if self.store.typing.with_untracked(|t| t.contains_key(&room)) {
+            self.store.typing.update(|t| {
+                t.remove(&room);
+            });
+        }
+    }
+
+    /// Shows a room: loads its newest messages the first time, its members every time.
+    pub fn open_room(self, room: RoomId) {
+        if self.store.current.get_untracked() != Some(room) {
+            self.typing_stopped();
+            self.store.current.set(Some(room));
+            browser::show_room_in_address(Some(room));
+        }
+        self.store.sidebar_open.set(false);
+        if !self.is_loaded(room) {
+            self.load_room(room);
+        }
+        self.load_members(room);
+    }
+
+    /// Whether a room's newest page has arrived.
+    pub fn is_loaded(self, room: RoomId) -> bool {
+        self.store
+            .timelines
+            .with_untracked(|t| t.contains_key(&room))
+    }
+
+    fn load_room(self, room: RoomId) {
+        let started = self.book.try_update_value(|b| b.loading.insert(room));
+        if started != Some(true) {
+            return;
+        }
+        spawn_local(async move {
+            let query = HistoryQuery {
+                limit: Some(PAGE),
+                ..HistoryQuery::default()
+            };
+            let result = api::messages(room, &query).await;
+            self.book.update_value(|b| {
+                b.loading.remove(&room);
+            });
+            match result {
+                Ok(page) => {
+                    if !self.store.rooms.with_untracked(|r| r.contains_key(&room)) {
+                        return;
+                    }
+                    let newest = page.messages.last().map(|m| m.seq);
+                    self.store.timelines.update(|t| {
+                        t.entry(room).or_insert_with(|| {
+                            Timeline::from_newest_page(page.messages, page.has_more)
+                        });
+                    });
+                    if let Some(newest) = newest {
+                        self.bump_room(room, newest, false);
+                    }
+                    // Messages posted while the page was on its way.
+                    let last_seen = self
+                        .store
+                        .timelines
+                        .with_untracked(|t| t.get(&room).map(Timeline::last_seen));
+                    if let Some(last_seen) = last_seen
+                        && self.known_last_seq(room) > last_seen
+                    {
+                        self.backfill(room, last_seen);
+                    }
+                }
+                Err(err) if err.code == ErrorCode::NotAMember => self.forget_room(room),
+                Err(err) => self
+                    .store
+                    .notice
+                    .set(Some(format!("Could not load messages: {}", err.message))),
+            }
+        });
+    }
+
+    /// Fetches the page before the oldest loaded message (the user scrolled to the top).
+    /// Does nothing when everything is loaded or a page is already on its way.
+    pub async fn load_older(self, room: RoomId) {
+        let before = self.store.timelines.with_untracked(|t| {
+            t.get(&room)
+                .filter(|t| t.has_older() && !t.loading_older())
+                .and_then(Timeline::oldest)
+        });
+        let Some(before) = before else {
+            return;
+        };
+        self.update_timeline(room, |t| t.set_loading_older(true));
+        let query = HistoryQuery {
+            before: Some(before),
+            after: None,
+            limit: Some(PAGE),
+        };
+        match api::messages(room, &query).await {
+            Ok(page) => {
+                self.update_timeline(room, |t| t.insert_older(page.messages, page.has_more));
+            }
+            Err(err) => {
+                self.update_timeline(room, |t| t.set_loading_older(false));
+                self.store.notice.set(Some(format!(
+                    "Could not load older messages: {}",
+                    err.message
+                )));
+            }
+        }
+    }
+
+    fn load_members(self, room: RoomId) {
+        spawn_local(async move {
+            match api::members(room).await {
+                Ok(members) => self.store.members.update(|m| {
+                    m.insert(room, members);
+                }),
+                Err(err) if err.code == ErrorCode::NotAMember => self.forget_room(room),
+                Err(_) => {}
+            }
+        });
+    }
+
+    /// Creates a group room and opens it. The error is for the form.
+    pub async fn create_room(self, name: String) -> Result<(), String> {
+        check_room_name(&name).map_err(|code| code.describe().to_owned())?;
+        let summary = api::create_room(name.trim()).await.map_err(|e| e.message)?;
+        self.add_room(summary);
+        Ok(())
+    }
+
+    /// Joins a group room from the directory and opens it.
+    pub async fn join_room(self, room: RoomId) -> Result<(), String> {
+        let summary = api::join_room(room).await.map_err(|e| e.message)?;
+        self.add_room(summary);
+        Ok(())
+    }
+
+    fn add_room(self, summary: RoomSummary) {
+        let id = summary.id;
+        self.store.rooms.update(|rooms| {
+            rooms.insert(id, summary);
+        });
+        self.open_room(id);
+    }
+
+    /// Leaves a room.
+    pub fn leave_room(self, room: RoomId) {
+        spawn_local(async move {
+            match api::leave_room(room).await {
+                Ok(()) => self.forget_room(room),
+                Err(err) if err.code == ErrorCode::NotAMember => self.forget_room(room),
+                Err(err) => self.store.notice.set(Some(err.message)),
+            }
+        });
+    }
+
+    /// The directory of group rooms.
+    pub async fn directory(self) -> Result<Vec<DirectoryRoom>, String> {
+        api::directory().await.map_err(|e| e.message)
+    }
+
+    // ---- composing -----------------------------------------------------------------
+
+    /// Sends a message: checked here first, shown pending at once, resent after a
+    /// reconnect until acked. The error is the reason it cannot be sent.
+    pub fn send_message(self, room: RoomId, body: String) -> Result<(), String> {
+        check_message_body(&body).map_err(|code| code.describe().to_owned())?;
+        if !self.is_loaded(room) {
+            return Err("This room is still loading.".to_owned());
+        }
+        let client_msg_id = browser::new_client_msg_id();
+        self.update_timeline(room, |t| t.add_pending(client_msg_id.clone(), body.clone()));
+        self.typing_stopped();
+        self.send(&ClientFrame::SendMessage {
+            room,
+            client_msg_id,
+            body,
+        });
+        Ok(())
+    }
+
+    /// Sends a refused message again, with the same id.
+    pub fn retry_message(self, room: RoomId, client_msg_id: ClientMsgId) {
+        if let Some(Some(body)) = self.update_timeline(room, |t| t.retry(&client_msg_id)) {
+            self.send(&ClientFrame::SendMessage {
+                room,
+                client_msg_id,
+                body,
+            });
+        }
+    }
+
+    /// Gives up on a refused message.
+    pub fn discard_message(self, room: RoomId, client_msg_id: ClientMsgId) {
+        self.update_timeline(room, |t| t.discard(&client_msg_id));
+    }
+
+    /// The user typed in a room's composer: `typing {on: true}`, at most every 3 s.
+    pub fn typing_activity(self, room: RoomId) {
+        let now = now_millis();
+        let due = self.book.with_value(|b| match b.typing_sent {
+            Some((r, at)) if r == room => now - at >= TYPING_REFRESH_MILLIS,
+            _ => true,
+        });
+        if due && self.send(&ClientFrame::SetTyping { room, on: true }) {
+            self.book
+                .update_value(|b| b.typing_sent = Some((room, now)));
+        }
+    }
+
+    /// The user sent, cleared the composer or left it: `typing {on: false}` if we said on.
+    pub fn typing_stopped(self) {
+        if let Some(Some((room, _))) = self.book.try_update_value(|b| b.typing_sent.take()) {
+            self.send(&ClientFrame::SetTyping { room, on: false });
+        }
+    }
+}
+
+impl Default for Chat {
+    fn default() -> Self {
+        Self::new()
+    }
+}

@@ -1,0 +1,102 @@
+//! The composer: Enter sends, Shift+Enter starts a new line. The body is checked against the
+//! protocol's limits before it goes out; typing is announced (throttled) while the user
+//! types and withdrawn when they send or leave the field.
+
+use confab_protocol::RoomId;
+use confab_protocol::limits::MAX_MESSAGE_CHARS;
+use leptos::ev::KeyboardEvent;
+use leptos::prelude::*;
+
+use crate::chat::use_chat;
+
+/// From this many characters on, a counter shows how close the limit is.
+const COUNT_FROM: usize = MAX_MESSAGE_CHARS - 500;
+
+/// The message input of one room.
+#[component]
+pub fn Composer(
+    /// The room written to.
+    room: RoomId,
+) -> impl IntoView {
+    let chat = use_chat();
+    let store = chat.store;
+    let (draft, set_draft) = signal(String::new());
+    let (error, set_error) = signal(None::<String>);
+    let loaded = move || store.timelines.with(|t| t.contains_key(&room));
+    let placeholder = move || {
+        store.rooms.with(|r| {
+            r.get(&room)
+                .map(|s| format!("Message {}", s.name))
+                .unwrap_or_default()
+        })
+    };
+    let count = move || draft.with(|d| d.chars().count());
+
+    let send = move || {
+        let body = draft.get_untracked();
+        match chat.send_message(room, body) {
+            Ok(()) => {
+                set_draft.set(String::new());
+                set_error.set(None);
+            }
+            Err(reason) => set_error.set(Some(reason)),
+        }
+    };
+    let on_keydown = move |ev: KeyboardEvent| {
+        if ev.key() == "Enter" && !ev.shift_key() && !ev.is_composing() {
+            ev.prevent_default();
+            send();
+        }
+    };
+    let on_input = move |ev| {
+        let text = event_target_value(&ev);
+        if text.trim().is_empty() {
+            chat.typing_stopped();
+        } else {
+            chat.typing_activity(room);
+        }
+        if error.get_untracked().is_some() {
+            set_error.set(None);
+        }
+        set_draft.set(text);
+    };
+
+    view! {
+        <form
+            class="composer"
+            on:submit=move |ev| {
+                ev.prevent_default();
+                send();
+            }
+        >
+            <label for="composer-input" class="sr-only">"Message"</label>
+            <div class="composer-box">
+                <textarea
+                    id="composer-input"
+                    rows="1"
+                    placeholder=placeholder
+                    aria-describedby="composer-error"
+                    prop:value=draft
+                    on:input=on_input
+                    on:keydown=on_keydown
+                    on:blur=move |_| chat.typing_stopped()
+                ></textarea>
+                <button type="submit" class="primary send" disabled=move || !loaded()>"Send"</button>
+            </div>
+            <div class="composer-foot">
+                <p id="composer-error" class="form-error" role="alert">{error}</p>
+                {move || {
+                    let n = count();
+                    (n >= COUNT_FROM)
+                        .then(|| {
+                            view! {
+                                <span class="char-count" class:over={ n > MAX_MESSAGE_CHARS }>
+                                    {format!("{n} / {MAX_MESSAGE_CHARS}")}
+                                </span>
+                            }
+                        })
+                }}
+            </div>
+        </form>
+    }
+}

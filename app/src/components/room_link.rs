@@ -1,0 +1,64 @@
+//! One entry of the room list: a link that opens the room, with its unread badge.
+
+use confab_protocol::RoomId;
+use confab_protocol::api::{RoomKind, RoomSummary};
+use leptos::prelude::*;
+
+use crate::chat::use_chat;
+
+/// One room in the list: a link that opens it, with its unread count.
+#[component]
+pub fn RoomLink(
+    /// The room.
+    id: RoomId,
+    /// Its name (for a direct room, the other user's).
+    name: String,
+    /// Group or direct.
+    kind: RoomKind,
+) -> impl IntoView {
+    let chat = use_chat();
+    let store = chat.store;
+    let active = move || store.current.get() == Some(id);
+    let unread = move || {
+        if active() {
+            return 0;
+        }
+        store
+            .rooms
+            .with(|r| r.get(&id).map_or(0, RoomSummary::unread))
+    };
+    let sigil = match kind {
+        RoomKind::Group => "#",
+        RoomKind::Direct => "@",
+    };
+    view! {
+        <li>
+            <a
+                href=format!("#room/{id}")
+                class="room-link"
+                class:active=active
+                class:unread=move || { unread() > 0 }
+                aria-current=move || active().then_some("page")
+                on:click=move |ev| {
+                    ev.prevent_default();
+                    chat.open_room(id);
+                }
+            >
+                <span class="room-sigil" aria-hidden="true">{sigil}</span>
+                <span class="room-name">{name}</span>
+                {move || {
+                    let n = unread();
+                    (n > 0)
+                        .then(|| {
+                            let label = if n == 1 { "1 unread message".to_owned() } else { format!("{n} unread messages") };
+                            view! {
+                                <span class="badge" aria-label=label>
+                                    {if n > 99 { "99+".to_owned() } else { n.to_string() }}
+                                </span>
+                            }
+                        })
+                }}
+            </a>
+        </li>
+    }
+}
