@@ -377,6 +377,20 @@ pub fn typing_text(names: &[String]) -> Option<String> {
     }
 }
 
+/// Server and protocol messages are lower-case fragments ("that username is taken"); the
+/// page shows them as sentences.
+pub fn sentence(text: &str) -> String {
+    let mut chars = text.trim().chars();
+    let Some(first) = chars.next() else {
+        return String::new();
+    };
+    let mut out: String = first.to_uppercase().chain(chars).collect();
+    if !out.ends_with(['.', '!', '?', '…']) {
+        out.push('.');
+    }
+    out
+}
+
 /// Every signal of the client, shared through context. Each is a cheap copyable handle.
 #[derive(Debug, Clone, Copy)]
 pub struct Store {
@@ -637,6 +651,16 @@ mod tests {
             typing_text(&names(&["bob", "carol", "dave"])).as_deref(),
             Some("bob and 2 others are typing…")
         );
+    }
+
+    #[test]
+    fn messages_become_sentences() {
+        assert_eq!(
+            sentence("that username is taken"),
+            "That username is taken."
+        );
+        assert_eq!(sentence("Done."), "Done.");
+        assert_eq!(sentence(""), "");
     }
 
     #[test]

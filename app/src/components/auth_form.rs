@@ -7,7 +7,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use crate::chat::use_chat;
-use crate::state::Session;
+use crate::state::{Session, sentence};
 
 /// The sign-in / register form.
 #[component]
@@ -37,7 +37,7 @@ pub fn AuthForm() -> impl IntoView {
             let checked = check_username(&credentials.username)
                 .and_then(|()| check_password(&credentials.password));
             if let Err(code) = checked {
-                set_error.set(Some(capitalized(code.describe())));
+                set_error.set(Some(sentence(code.describe())));
                 return;
             }
         } else if credentials.username.is_empty() || credentials.password.is_empty() {
@@ -50,7 +50,7 @@ pub fn AuthForm() -> impl IntoView {
             if let Err(err) = chat.authenticate(credentials, register).await {
                 // On success this form is gone, and so are its signals: hence `try_set`.
                 set_busy.try_set(false);
-                set_error.try_set(Some(capitalized(&err.message)));
+                set_error.try_set(Some(sentence(&err.message)));
             }
         });
     };
@@ -67,7 +67,7 @@ pub fn AuthForm() -> impl IntoView {
             >
                 <h1 id="auth-title" class="brand">"Confab"</h1>
                 <p class="auth-lede">"Sign in, or pick a username and password to register."</p>
-                {move || notice().map(|text| view! { <p class="auth-notice" role="status">{text}</p> })}
+                {move || notice().map(|text| view! { <p class="auth-notice" role="status">{sentence(&text)}</p> })}
                 <div class="field">
                     <label for="auth-username">"Username"</label>
                     <input
@@ -100,14 +100,5 @@ pub fn AuthForm() -> impl IntoView {
                 </div>
             </form>
         </main>
-    }
-}
-
-/// Server and protocol messages are lower-case sentence fragments; forms show sentences.
-fn capitalized(text: &str) -> String {
-    let mut chars = text.chars();
-    match chars.next() {
-        Some(first) => first.to_uppercase().chain(chars).collect(),
-        None => String::new(),
     }
 }

@@ -8,6 +8,7 @@ use leptos::ev::KeyboardEvent;
 use leptos::prelude::*;
 
 use crate::chat::use_chat;
+use crate::state::sentence;
 
 /// From this many characters on, a counter shows how close the limit is.
 const COUNT_FROM: usize = MAX_MESSAGE_CHARS - 500;
@@ -84,7 +85,7 @@ pub fn Composer(
                 <button type="submit" class="primary send" disabled=move || !loaded()>"Send"</button>
             </div>
             <div class="composer-foot">
-                <p id="composer-error" class="form-error" role="alert">{error}</p>
+                <p id="composer-error" class="form-error" role="alert">{move || error.get().map(|e| sentence(&e))}</p>
                 {move || {
                     let n = count();
                     (n >= COUNT_FROM)

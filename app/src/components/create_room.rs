@@ -4,6 +4,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use crate::chat::use_chat;
+use crate::state::sentence;
 
 /// The "create room" form.
 #[component]
@@ -51,7 +52,7 @@ pub fn CreateRoom() -> impl IntoView {
                 />
                 <button type="submit" class="primary small" disabled=busy>"Create room"</button>
             </div>
-            <p class="form-error" role="alert">{error}</p>
+            <p class="form-error" role="alert">{move || error.get().map(|e| sentence(&e))}</p>
         </form>
     }
 }

@@ -6,6 +6,7 @@ use std::time::Duration;
 use leptos::prelude::*;
 
 use crate::chat::use_chat;
+use crate::state::sentence;
 
 /// How long a notice stays up.
 const NOTICE_FOR: Duration = Duration::from_secs(8);
@@ -30,7 +31,7 @@ pub fn Notice() -> impl IntoView {
         notice.get().map(|text| {
             view! {
                 <div class="notice" role="alert">
-                    <span>{text}</span>
+                    <span>{sentence(&text)}</span>
                     <button type="button" class="icon-button" aria-label="Dismiss" on:click=move |_| notice.set(None)>
                         "✕"
                     </button>

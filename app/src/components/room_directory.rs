@@ -6,6 +6,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use crate::chat::use_chat;
+use crate::state::sentence;
 
 /// A collapsible list of every group room with a "Join" button.
 #[component]
@@ -69,7 +70,7 @@ pub fn RoomDirectory() -> impl IntoView {
                 <div id="directory-list" class="directory-body">
                     {move || match rooms.get() {
                         None => view! { <p class="empty-hint">"Loading…"</p> }.into_any(),
-                        Some(Err(message)) => view! { <p class="form-error" role="alert">{message}</p> }.into_any(),
+                        Some(Err(message)) => view! { <p class="form-error" role="alert">{sentence(&message)}</p> }.into_any(),
                         Some(Ok(list)) if list.is_empty() => {
                             view! { <p class="empty-hint">"No rooms yet."</p> }.into_any()
                         }
@@ -117,7 +118,7 @@ pub fn RoomDirectory() -> impl IntoView {
                         }
                         .into_any(),
                     }}
-                    <p class="form-error" role="alert">{error}</p>
+                    <p class="form-error" role="alert">{move || error.get().map(|e| sentence(&e))}</p>
                     <button type="button" class="link" on:click=move |_| load()>"Refresh"</button>
                 </div>
             </Show>
