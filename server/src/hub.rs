@@ -78,6 +78,7 @@ impl Peer {
             Err(mpsc::error::TrySendError::Full(_)) => {
                 if self.close.code().is_none() {
                     tracing::warn!(conn = self.id, user = %self.user, "slow consumer: outbound queue full, closing");
+                    crate::metrics::SLOW_CONSUMERS.increment(1);
                 }
                 self.close.close(confab_protocol::close::SLOW_CONSUMER);
                 false
@@ -99,6 +100,16 @@ pub struct PeerEnd {
     pub queue: mpsc::Receiver<Utf8Bytes>,
     /// Set when the connection must close.
     pub close: Arc<CloseSignal>,
+}
+
+/// Rooms and a user whose local presence changed: newly occupied on `register`, newly
+/// empty on `unregister`.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Occupancy {
+    /// Rooms that changed.
+    pub rooms: Vec<RoomId>,
+    /// Whether the connection's user changed.
+    pub user: bool,
 }
 
 #[derive(Debug, Default)]
@@ -125,8 +136,8 @@ impl Hub {
 
     /// Creates a connection's queue (holding at most `capacity` frames) with `greeting`
     /// first in it, then registers it in `rooms` — so nothing can overtake the greeting.
-    /// Returns the peer, its receiving end, and the rooms that had no local connection
-    /// before (to subscribe to on the bus).
+    /// Returns the peer, its receiving end, and what became occupied: the rooms that had no
+    /// local connection before, and whether the user had none (to subscribe to on the bus).
     pub fn register(
         &self,
         user: UserId,
@@ -134,7 +145,7 @@ impl Hub {
         rooms: &[RoomId],
         capacity: usize,
         greeting: Option<Utf8Bytes>,
-    ) -> (Peer, PeerEnd, Vec<RoomId>) {
+    ) -> (Peer, PeerEnd, Occupancy) {
         let (tx, rx) = mpsc::channel(capacity.max(2));
         if let Some(greeting) = greeting {
             let _ = tx.try_send(greeting);
@@ -148,32 +159,48 @@ impl Hub {
             close: close.clone(),
         };
         let mut inner = self.lock();
-        inner.users.entry(user).or_default().push(peer.clone());
+        let peers = inner.users.entry(user).or_default();
+        let user_occupied = peers.is_empty();
+        peers.push(peer.clone());
         inner
             .conn_rooms
             .insert(peer.id, rooms.iter().copied().collect());
-        let occupied = rooms
+        let rooms = rooms
             .iter()
             .filter(|room| add_to_room(&mut inner, **room, &peer))
             .copied()
             .collect();
-        (peer, PeerEnd { queue: rx, close }, occupied)
+        (
+            peer,
+            PeerEnd { queue: rx, close },
+            Occupancy {
+                rooms,
+                user: user_occupied,
+            },
+        )
     }
 
-    /// Removes a connection. Returns the rooms left with no local connection.
-    pub fn unregister(&self, peer: &Peer) -> Vec<RoomId> {
+    /// Removes a connection. Returns what it left empty: the rooms with no local
+    /// connection now, and whether its user has none.
+    pub fn unregister(&self, peer: &Peer) -> Occupancy {
         let mut inner = self.lock();
+        let mut user_vacated = false;
         if let Some(peers) = inner.users.get_mut(&peer.user) {
             peers.retain(|p| p.id != peer.id);
             if peers.is_empty() {
                 inner.users.remove(&peer.user);
+                user_vacated = true;
             }
         }
         let rooms = inner.conn_rooms.remove(&peer.id).unwrap_or_default();
-        rooms
+        let rooms = rooms
             .into_iter()
             .filter(|room| remove_from_room(&mut inner, *room, peer.id))
-            .collect()
+            .collect();
+        Occupancy {
+            rooms,
+            user: user_vacated,
+        }
     }
 
     /// Adds every local connection of `user` to `room`. Returns whether the room had no
@@ -227,6 +254,11 @@ impl Hub {
     /// Rooms with at least one local connection.
     pub fn occupied_rooms(&self) -> Vec<RoomId> {
         self.lock().rooms.keys().copied().collect()
+    }
+
+    /// Users with at least one local connection.
+    pub fn connected_users(&self) -> Vec<UserId> {
+        self.lock().users.keys().copied().collect()
     }
 
     /// Queues `frame` for every local connection `target` names. Returns how many
@@ -319,12 +351,48 @@ mod tests {
         let hub = Hub::default();
         let (a, _a_end, occupied) =
             hub.register(UserId(1), "s1".into(), &[RoomId(1), RoomId(2)], 8, None);
-        assert_eq!(sorted(occupied), vec![RoomId(1), RoomId(2)]);
+        assert_eq!(
+            (sorted(occupied.rooms), occupied.user),
+            (vec![RoomId(1), RoomId(2)], true)
+        );
+        let (a2, _a2_end, occupied) = hub.register(UserId(1), "s1".into(), &[RoomId(2)], 8, None);
+        assert_eq!(
+            occupied,
+            Occupancy {
+                rooms: vec![],
+                user: false
+            }
+        );
         let (b, _b_end, occupied) = hub.register(UserId(2), "s2".into(), &[RoomId(2)], 8, None);
-        assert!(occupied.is_empty());
-        assert_eq!(sorted(hub.unregister(&a)), vec![RoomId(1)]);
-        assert_eq!(hub.unregister(&b), vec![RoomId(2)]);
-        assert!(hub.occupied_rooms().is_empty());
+        assert_eq!(
+            occupied,
+            Occupancy {
+                rooms: vec![],
+                user: true
+            }
+        );
+        assert_eq!(
+            hub.unregister(&a),
+            Occupancy {
+                rooms: vec![RoomId(1)],
+                user: false
+            }
+        );
+        assert_eq!(
+            hub.unregister(&a2),
+            Occupancy {
+                rooms: vec![],
+                user: true
+            }
+        );
+        assert_eq!(
+            hub.unregister(&b),
+            Occupancy {
+                rooms: vec![RoomId(2)],
+                user: true
+            }
+        );
+        assert!(hub.occupied_rooms().is_empty() && hub.connected_users().is_empty());
     }
 
     #[test]

@@ -7,6 +7,7 @@ pub mod config;
 pub mod db;
 pub mod error;
 pub mod hub;
+pub mod metrics;
 pub mod ordering;
 pub mod realtime;
 pub mod routes;

@@ -11,7 +11,7 @@
 //! out of the room.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::Duration;
 
 use axum::extract::ws::Utf8Bytes;
@@ -19,9 +19,10 @@ use confab_protocol::{
     BusEnvelope, BusTarget, InstanceId, RoomId, Seq, ServerFrame, UserId, limits,
 };
 
-use crate::bus::Bus;
+use crate::bus::{Bus, Inbound, RedisBus};
 use crate::db::{self, Db};
 use crate::hub::{Hub, Peer, PeerEnd};
+use crate::metrics;
 use crate::ordering::{Accepted, RoomOrder};
 
 /// How long a message held back behind a gap waits for the late publish before the gap is
@@ -59,19 +60,40 @@ pub fn encode(frame: &ServerFrame) -> Option<Utf8Bytes> {
 }
 
 impl Realtime {
-    /// A realtime layer for `instance` over `bus`; connections queue at most
-    /// `queue_capacity` outbound frames; gaps are repaired from `db`.
-    pub fn new(instance: InstanceId, bus: Bus, queue_capacity: usize, db: Db) -> Self {
-        Self {
-            inner: Arc::new(Inner {
+    /// A realtime layer for `instance`, over Redis when `redis` is given (else
+    /// in-process); connections queue at most `queue_capacity` outbound frames; gaps are
+    /// repaired from `db`.
+    pub fn new(
+        instance: InstanceId,
+        redis: Option<redis::Client>,
+        queue_capacity: usize,
+        db: Db,
+    ) -> Self {
+        let inner = Arc::new_cyclic(|weak: &Weak<Inner>| {
+            let bus = match redis {
+                None => Bus::InProcess,
+                Some(client) => {
+                    let weak = weak.clone();
+                    Bus::Redis(RedisBus::start(
+                        client,
+                        Arc::new(move |inbound| {
+                            if let Some(inner) = weak.upgrade() {
+                                Realtime { inner }.on_bus(inbound);
+                            }
+                        }),
+                    ))
+                }
+            };
+            Inner {
                 hub: Hub::default(),
                 bus,
                 db,
                 instance,
                 queue_capacity,
                 orders: Mutex::default(),
-            }),
-        }
+            }
+        });
+        Self { inner }
     }
 
     // Short sections that never await: a std mutex is right here.
@@ -116,14 +138,18 @@ impl Realtime {
             encode(greeting),
         );
         for (room, last_seq) in rooms {
-            if occupied.contains(room) {
+            if occupied.rooms.contains(room) {
                 orders.insert(*room, RoomOrder::new(*last_seq));
             }
         }
         drop(orders);
-        occupied
-            .into_iter()
-            .for_each(|room| self.inner.bus.subscribe_room(room));
+        if occupied.user {
+            self.inner.bus.subscribe(BusTarget::User(user));
+        }
+        for room in occupied.rooms {
+            self.inner.bus.subscribe(BusTarget::Room(room));
+        }
+        metrics::OPEN_CONNECTIONS.increment(1.0);
         (peer, end)
     }
 
@@ -131,13 +157,17 @@ impl Realtime {
     pub fn disconnect(&self, peer: &Peer) {
         let mut orders = self.orders();
         let vacated = self.inner.hub.unregister(peer);
-        vacated.iter().for_each(|room| {
+        for room in &vacated.rooms {
             orders.remove(room);
-        });
+        }
         drop(orders);
-        vacated
-            .into_iter()
-            .for_each(|room| self.inner.bus.unsubscribe_room(room));
+        if vacated.user {
+            self.inner.bus.unsubscribe(BusTarget::User(peer.user));
+        }
+        for room in vacated.rooms {
+            self.inner.bus.unsubscribe(BusTarget::Room(room));
+        }
+        metrics::OPEN_CONNECTIONS.decrement(1.0);
     }
 
     /// Makes sure every local connection of `user` receives `room`'s events; `last_seq`
@@ -147,7 +177,7 @@ impl Realtime {
         if self.inner.hub.add_user_to_room(user, room) {
             orders.insert(room, RoomOrder::new(last_seq));
             drop(orders);
-            self.inner.bus.subscribe_room(room);
+            self.inner.bus.subscribe(BusTarget::Room(room));
         }
     }
 
@@ -156,31 +186,43 @@ impl Realtime {
         if self.inner.hub.remove_user_from_room(user, room) {
             orders.remove(&room);
             drop(orders);
-            self.inner.bus.unsubscribe_room(room);
+            self.inner.bus.unsubscribe(BusTarget::Room(room));
         }
     }
 
     /// Delivers `event` to every connection `target` names, on every instance.
     pub fn publish(&self, target: BusTarget, event: ServerFrame) {
         let Some(bytes) = encode(&event) else { return };
-        self.apply(target, &event, bytes);
-        self.inner.bus.publish(&BusEnvelope {
+        self.apply(target, &event, bytes.clone());
+        let header = BusEnvelope {
             origin: self.inner.instance.clone(),
             target,
-            event,
-        });
+        };
+        self.inner.bus.publish(&header, bytes.as_str());
     }
 
-    /// Delivers an envelope that arrived from the bus; our own echo is ignored, since it
-    /// was delivered locally when published.
-    pub fn receive(&self, envelope: BusEnvelope) {
-        if envelope.origin == self.inner.instance {
-            return;
+    /// Handles what the bus brings: another instance's event (our own echo is ignored,
+    /// since it was delivered locally when published), or news that the subscription was
+    /// re-established, after which every room served here is caught up from the database.
+    fn on_bus(&self, inbound: Inbound) {
+        match inbound {
+            Inbound::Envelope { header, event } => {
+                if header.origin == self.inner.instance {
+                    return;
+                }
+                match serde_json::from_str::<ServerFrame>(&event) {
+                    // The origin's bytes go out as they are: no second serialization.
+                    Ok(frame) => self.apply(header.target, &frame, Utf8Bytes::from(event)),
+                    Err(err) => tracing::warn!(error = %err, "ignoring an undecodable bus event"),
+                }
+            }
+            Inbound::Reconnected => {
+                let rooms: Vec<RoomId> = self.orders().keys().copied().collect();
+                for room in rooms {
+                    tokio::spawn(self.clone().catch_up(room));
+                }
+            }
         }
-        let Some(bytes) = encode(&envelope.event) else {
-            return;
-        };
-        self.apply(envelope.target, &envelope.event, bytes);
     }
 
     fn apply(&self, target: BusTarget, event: &ServerFrame, bytes: Utf8Bytes) {
@@ -224,48 +266,27 @@ impl Realtime {
         }
     }
 
-    /// Fills a room's gap from the database if the late publish does not arrive in time.
-    async fn repair_gap(self, room: RoomId, urgent: bool) {
-        let mut wait = !urgent;
-        loop {
-            if wait {
-                tokio::time::sleep(GAP_WAIT).await;
-            }
-            let from = {
-                let mut orders = self.orders();
-                match orders.get_mut(&room) {
-                    None => return,
-                    Some(order) if !order.has_gap() => {
-                        order.repair_done();
-                        return;
-                    }
-                    Some(order) => order.released(),
-                }
-            };
-            let page = db::messages::page(
-                &self.inner.db,
-                room,
-                db::messages::Page::After(from),
-                limits::MAX_PAGE,
-            )
-            .await;
-            let messages = match page {
-                Ok((messages, _)) => messages,
-                Err(err) => {
-                    tracing::warn!(%room, error = %err, "cannot read a gap from the database; retrying");
-                    wait = true;
-                    continue;
-                }
-            };
+    /// Reads the messages after the room's released seq from the database and releases
+    /// them. Returns how many were read and whether more follow, or `None` when the room
+    /// is no longer served here.
+    async fn pull(&self, room: RoomId) -> Result<Option<(usize, bool)>, sqlx::Error> {
+        let Some(from) = self.orders().get(&room).map(RoomOrder::released) else {
+            return Ok(None);
+        };
+        let (messages, has_more) = db::messages::page(
+            &self.inner.db,
+            room,
+            db::messages::Page::After(from),
+            limits::MAX_PAGE,
+        )
+        .await?;
+        let fetched = messages.len();
+        let mut release = Vec::new();
+        {
             let mut orders = self.orders();
             let Some(order) = orders.get_mut(&room) else {
-                return;
+                return Ok(None);
             };
-            let mut release = Vec::new();
-            if messages.is_empty() {
-                tracing::warn!(%room, after = %from, "gap not in the database; skipping it");
-                release = order.skip_gap();
-            }
             for message in messages {
                 let seq = message.seq;
                 let Some(bytes) = encode(&ServerFrame::MessagePosted(message)) else {
@@ -275,14 +296,68 @@ impl Realtime {
                     release.extend(frames);
                 }
             }
-            let again = order.repair_done();
+            if fetched == 0 && order.has_gap() {
+                tracing::warn!(%room, after = %from, "gap not in the database; skipping it");
+                release.extend(order.skip_gap());
+            }
+            // Delivered under the lock, so nothing released later can overtake these.
             release.iter().for_each(|frame| {
                 self.inner.hub.deliver(BusTarget::Room(room), frame);
             });
+        }
+        if !release.is_empty() {
+            metrics::GAP_REPAIRS.increment(1);
+        }
+        Ok(Some((fetched, has_more)))
+    }
+
+    /// Fills a room's gap from the database if the late publish does not arrive in time.
+    async fn repair_gap(self, room: RoomId, urgent: bool) {
+        let mut wait = !urgent;
+        loop {
+            if wait {
+                tokio::time::sleep(GAP_WAIT).await;
+            }
+            match self.orders().get_mut(&room) {
+                None => return,
+                Some(order) if !order.has_gap() => {
+                    order.repair_done();
+                    return;
+                }
+                Some(_) => {}
+            }
+            match self.pull(room).await {
+                Ok(None) => return,
+                Ok(Some(_)) => {}
+                Err(err) => {
+                    tracing::warn!(%room, error = %err, "cannot read a gap from the database; retrying");
+                    wait = true;
+                    continue;
+                }
+            }
+            let again = self
+                .orders()
+                .get_mut(&room)
+                .is_some_and(|order| order.repair_done());
             if !again {
                 return;
             }
             wait = false;
+        }
+    }
+
+    /// Releases everything committed in a room since its released seq (after the bus was
+    /// down, its publishes are lost; the database has them all).
+    async fn catch_up(self, room: RoomId) {
+        for _attempt in 0..60 {
+            match self.pull(room).await {
+                Ok(Some((_, true))) => continue,
+                Ok(Some((_, false)) | None) => return,
+                Err(err) => {
+                    tracing::warn!(%room, error = %err, "cannot catch up from the database; retrying");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+            }
         }
     }
 }

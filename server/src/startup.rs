@@ -10,7 +10,7 @@ use confab_protocol::{InstanceId, close};
 use tokio::net::TcpListener;
 use tracing::Instrument;
 
-use crate::bus::Bus;
+use crate::bus::RedisBus;
 use crate::config::Config;
 use crate::db::Db;
 use crate::realtime::Realtime;
@@ -31,9 +31,9 @@ pub enum StartError {
         /// The cause.
         source: std::io::Error,
     },
-    /// A Redis URL was given but this build has no Redis bus yet.
-    #[error("--redis-url is not supported by this build yet")]
-    RedisUnsupported,
+    /// The Redis URL is malformed.
+    #[error("invalid --redis-url: {0}")]
+    Redis(#[source] redis::RedisError),
 }
 
 /// A server ready to run.
@@ -47,6 +47,7 @@ pub struct Application {
 impl Application {
     /// Opens the database, binds the listener and builds the router.
     pub async fn build(config: Config) -> Result<Self, StartError> {
+        crate::metrics::install();
         let instance = InstanceId(
             config
                 .instance_id
@@ -54,11 +55,11 @@ impl Application {
                 .unwrap_or_else(random_instance_id),
         );
         let db = Db::open(&config).await?;
-        let bus = match &config.redis_url {
-            None => Bus::InProcess,
-            Some(_) => return Err(StartError::RedisUnsupported),
+        let redis = match &config.redis_url {
+            None => None,
+            Some(url) => Some(RedisBus::client(url).map_err(StartError::Redis)?),
         };
-        let realtime = Realtime::new(instance, bus, config.outbound_queue, db.clone());
+        let realtime = Realtime::new(instance, redis, config.outbound_queue, db.clone());
         let settings = Arc::new(Settings {
             allowed_origins: config.allowed_origins.clone(),
             secure_cookies: config.secure_cookies,

@@ -1,12 +1,16 @@
 //! The bus between instances. This module is the only place that knows which transport
-//! runs and what its channels are called; everything else publishes `BusEnvelope`s and
-//! receives the other instances' envelopes.
+//! runs and what its channels are called; everything else publishes an event for a
+//! `BusTarget` and receives the other instances' events through a handler.
 //!
 //! In-process (the default) there are no other instances: publishing is a no-op, because
-//! the origin instance always delivers to its own connections directly (see
-//! `realtime`), and subscriptions cost nothing.
+//! the origin instance always delivers to its own connections directly (see `realtime`),
+//! and subscriptions cost nothing.
 
-use confab_protocol::{BusEnvelope, RoomId};
+pub mod redis;
+
+use confab_protocol::{BusEnvelope, BusTarget};
+
+pub use self::redis::{Handler, Inbound, RedisBus};
 
 /// The configured transport.
 #[derive(Debug, Clone, Default)]
@@ -14,27 +18,32 @@ pub enum Bus {
     /// One instance alone: nothing leaves the process.
     #[default]
     InProcess,
+    /// Redis pub-sub between any number of instances.
+    Redis(RedisBus),
 }
 
 impl Bus {
-    /// Sends an envelope to the other instances that serve its target.
-    pub fn publish(&self, _envelope: &BusEnvelope) {
+    /// Sends an event (already serialized) to the other instances that serve its target.
+    pub fn publish(&self, header: &BusEnvelope, event_json: &str) {
         match self {
             Self::InProcess => {}
+            Self::Redis(bus) => bus.publish(header, event_json),
         }
     }
 
-    /// Starts receiving the events of `room` (this instance now has a member there).
-    pub fn subscribe_room(&self, _room: RoomId) {
+    /// Starts receiving `target`'s events (this instance now serves it).
+    pub fn subscribe(&self, target: BusTarget) {
         match self {
             Self::InProcess => {}
+            Self::Redis(bus) => bus.subscribe(target),
         }
     }
 
-    /// Stops receiving the events of `room` (this instance has no member there any more).
-    pub fn unsubscribe_room(&self, _room: RoomId) {
+    /// Stops receiving `target`'s events (this instance no longer serves it).
+    pub fn unsubscribe(&self, target: BusTarget) {
         match self {
             Self::InProcess => {}
+            Self::Redis(bus) => bus.unsubscribe(target),
         }
     }
 
@@ -42,6 +51,7 @@ impl Bus {
     pub fn is_connected(&self) -> bool {
         match self {
             Self::InProcess => true,
+            Self::Redis(bus) => bus.is_connected(),
         }
     }
 }

@@ -105,6 +105,7 @@ async fn dispatch(ctx: &Context<'_>, frame: &ClientFrame) -> Result<(), ErrorCod
             after_seq,
             limit,
         } => {
+            crate::metrics::BACKFILL_REQUESTS.increment(1);
             let limit = page_limit(*limit)?;
             if after_seq.0 < 0 {
                 return Err(ErrorCode::InvalidPage);

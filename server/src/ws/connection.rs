@@ -13,6 +13,7 @@ use super::commands::{self, Context};
 use crate::auth::CurrentSession;
 use crate::db;
 use crate::hub::PeerEnd;
+use crate::metrics;
 use crate::realtime::encode;
 use crate::state::AppState;
 
@@ -61,7 +62,10 @@ pub async fn run(socket: WebSocket, state: AppState, session: CurrentSession) {
         };
         match message {
             None | Some(Ok(Message::Close(_))) => break,
-            Some(Ok(Message::Text(text))) => match ClientFrame::decode(text.as_str()) {
+            Some(Ok(Message::Text(text))) => match {
+                metrics::FRAMES_IN.increment(1);
+                ClientFrame::decode(text.as_str())
+            } {
                 Ok(frame) => commands::handle(&ctx, frame).await,
                 Err(err) => ctx.reply(ServerFrame::decode_error(err)),
             },
@@ -118,6 +122,7 @@ async fn write_loop(mut sink: SplitSink<WebSocket, Message>, mut end: PeerEnd) {
                 if received == 0 {
                     break end.close.code();
                 }
+                metrics::FRAMES_OUT.increment(batch.len() as u64);
                 for frame in batch.drain(..) {
                     if sink.feed(Message::Text(frame)).await.is_err() {
                         return;

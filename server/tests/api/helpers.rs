@@ -153,6 +153,16 @@ pub struct TestUser {
 }
 
 impl TestUser {
+    /// The same user (same session) talking to another instance.
+    pub fn via(&self, address: SocketAddr) -> TestUser {
+        TestUser {
+            app_address: address,
+            http: self.http.clone(),
+            cookie: self.cookie.clone(),
+            user: self.user.clone(),
+        }
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{}", self.app_address, path)
     }

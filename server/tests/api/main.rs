@@ -6,6 +6,7 @@
 mod auth;
 mod bad_input;
 mod chat;
+mod cluster;
 mod concurrency;
 mod helpers;
 mod history;
