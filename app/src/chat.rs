@@ -542,15 +542,10 @@ impl Chat {
         else {
             return;
         };
+        // Compared with what this tab told the server, not with the local `last_read_seq`
+        // (raised at once for the user's own messages), so the server hears of those too.
         let sent = self.book.with_value(|b| b.read_sent.get(&room).copied());
-        let read = self
-            .store
-            .rooms
-            .with_untracked(|r| r.get(&room).map(|s| s.last_read_seq));
-        let Some(read) = read else {
-            return;
-        };
-        if newest <= read.max(sent.unwrap_or(Seq(0))) {
+        if newest <= sent.unwrap_or(Seq(0)) {
             return;
         }
         if self.send(&ClientFrame::MarkRead { room, seq: newest }) {

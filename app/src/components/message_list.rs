@@ -116,8 +116,8 @@ pub fn MessageList(
         >
             <div class="history-edge">
                 {move || match edge() {
-                    None => Some(view! { <p class="loading" role="status">"Loading messages…"</p> }.into_any()),
-                    Some((_, true)) => Some(view! { <p class="loading" role="status">"Loading older messages…"</p> }.into_any()),
+                    None => Some(view! { <p class="loading">"Loading messages…"</p> }.into_any()),
+                    Some((_, true)) => Some(view! { <p class="loading">"Loading older messages…"</p> }.into_any()),
                     Some((false, false)) => Some(view! {
                         <p class="beginning">"This is the beginning of " <strong>{room_name}</strong> "."</p>
                     }.into_any()),
