@@ -7,7 +7,7 @@ use confab_protocol::{
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use super::{Db, is_unique_violation, now};
+use super::{Backend, Db, is_unique_violation, now};
 
 /// What a send wants stored.
 #[derive(Debug, Clone)]
@@ -45,6 +45,74 @@ pub enum Inserted {
 #[tracing::instrument(skip(db, new), fields(room = %new.room, sender = %new.sender))]
 pub async fn insert(db: &Db, new: NewMessage<'_>) -> Result<Inserted, sqlx::Error> {
     let sent_at = now();
+    let stored = match db.backend() {
+        Backend::Postgres => insert_in_one_statement(db, &new, sent_at).await,
+        Backend::Sqlite => insert_in_transaction(db, &new, sent_at).await,
+    };
+    match stored {
+        Ok(Some((id, seq))) => Ok(Inserted::New(MessagePosted {
+            id,
+            room: new.room,
+            seq,
+            sender: new.sender,
+            sender_name: new.sender_name.to_owned(),
+            kind: new.kind,
+            body: new.body.to_owned(),
+            sent_at,
+            client_msg_id: new.client_msg_id.cloned(),
+        })),
+        Ok(None) => Ok(Inserted::NotAMember),
+        // The same client_msg_id was stored before (nothing was stored now, and the seq
+        // bump was rolled back with the failed statement).
+        Err(err) if is_unique_violation(&err) => {
+            let Some(client_msg_id) = new.client_msg_id else {
+                return Err(err);
+            };
+            match find_by_client_msg_id(db, new.sender, client_msg_id).await? {
+                Some(existing) => Ok(Inserted::Duplicate(existing)),
+                None => Err(err),
+            }
+        }
+        Err(err) => Err(err),
+    }
+}
+
+/// PostgreSQL: one statement, one round trip. The CTE's UPDATE takes the room row's lock
+/// until the statement commits; if the INSERT fails, the whole statement — bump included —
+/// is rolled back.
+async fn insert_in_one_statement(
+    db: &Db,
+    new: &NewMessage<'_>,
+    sent_at: UnixMillis,
+) -> Result<Option<(MessageId, Seq)>, sqlx::Error> {
+    let row = sqlx::query(
+        "WITH bumped AS (
+             UPDATE rooms SET last_seq = last_seq + 1
+             WHERE id = $1 AND EXISTS (SELECT 1 FROM memberships WHERE room_id = $1 AND user_id = $2)
+             RETURNING last_seq
+         )
+         INSERT INTO messages (room_id, seq, sender_id, kind, body, client_msg_id, sent_at)
+         SELECT $1, last_seq, $2, $3, $4, $5, $6 FROM bumped
+         RETURNING id, seq",
+    )
+    .bind(new.room.0)
+    .bind(new.sender.0)
+    .bind(new.kind.as_str())
+    .bind(new.body)
+    .bind(new.client_msg_id.map(|id| id.0.as_str()))
+    .bind(sent_at.0)
+    .fetch_optional(db.writer())
+    .await?;
+    row.map(|row| Ok((MessageId(row.try_get(0)?), Seq(row.try_get(1)?))))
+        .transpose()
+}
+
+/// SQLite (no UPDATE inside a CTE): a transaction on the single writer connection.
+async fn insert_in_transaction(
+    db: &Db,
+    new: &NewMessage<'_>,
+    sent_at: UnixMillis,
+) -> Result<Option<(MessageId, Seq)>, sqlx::Error> {
     let mut tx = db.writer().begin().await?;
     let bumped = sqlx::query(
         "UPDATE rooms SET last_seq = last_seq + 1
@@ -57,10 +125,10 @@ pub async fn insert(db: &Db, new: NewMessage<'_>) -> Result<Inserted, sqlx::Erro
     .await?;
     let Some(bumped) = bumped else {
         tx.rollback().await?;
-        return Ok(Inserted::NotAMember);
+        return Ok(None);
     };
     let seq = Seq(bumped.try_get(0)?);
-    let inserted = sqlx::query(
+    let row = sqlx::query(
         "INSERT INTO messages (room_id, seq, sender_id, kind, body, client_msg_id, sent_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
     )
@@ -73,34 +141,10 @@ pub async fn insert(db: &Db, new: NewMessage<'_>) -> Result<Inserted, sqlx::Erro
     .bind(sent_at.0)
     .fetch_one(&mut *tx)
     .await;
-    match inserted {
-        Ok(row) => {
-            let id = MessageId(row.try_get(0)?);
-            tx.commit().await?;
-            Ok(Inserted::New(MessagePosted {
-                id,
-                room: new.room,
-                seq,
-                sender: new.sender,
-                sender_name: new.sender_name.to_owned(),
-                kind: new.kind,
-                body: new.body.to_owned(),
-                sent_at,
-                client_msg_id: new.client_msg_id.cloned(),
-            }))
-        }
-        Err(err) if is_unique_violation(&err) => {
-            tx.rollback().await?;
-            let Some(client_msg_id) = new.client_msg_id else {
-                return Err(err);
-            };
-            match find_by_client_msg_id(db, new.sender, client_msg_id).await? {
-                Some(existing) => Ok(Inserted::Duplicate(existing)),
-                None => Err(err),
-            }
-        }
-        Err(err) => Err(err),
-    }
+    // A failed insert drops the transaction, which rolls the bump back.
+    let id = MessageId(row?.try_get(0)?);
+    tx.commit().await?;
+    Ok(Some((id, seq)))
 }
 
 const COLUMNS: &str =

@@ -12,3 +12,4 @@ mod helpers;
 mod history;
 mod rooms;
 mod services;
+mod storage;

@@ -69,22 +69,16 @@ fn postgres_bin_dir() -> PathBuf {
     dirs.pop().expect("a PostgreSQL version with initdb")
 }
 
-/// The test run's PostgreSQL cluster.
-pub struct PgCluster {
-    port: u16,
-    next_db: AtomicUsize,
+/// A PostgreSQL server in a temp dir on a free port.
+pub struct PgServer {
+    pub port: u16,
+    dir: PathBuf,
+    child: Option<Child>,
 }
 
-static CLUSTER: OnceLock<PgCluster> = OnceLock::new();
-
-impl PgCluster {
-    /// The cluster, started on first use. A watchdog stops it (SIGINT) and removes its
-    /// directory once this test process has exited, since statics are never dropped.
-    pub fn get() -> &'static PgCluster {
-        CLUSTER.get_or_init(Self::start)
-    }
-
-    fn start() -> Self {
+impl PgServer {
+    /// `initdb` into a fresh temp dir and start the server.
+    pub fn start() -> Self {
         let bin = postgres_bin_dir();
         let dir = tempfile::Builder::new()
             .prefix("confab-pg-")
@@ -97,26 +91,37 @@ impl PgCluster {
                 .arg("postgres:postgres")
                 .arg(&dir));
         }
-        let data = dir.join("data");
-        run(as_postgres(&bin.join("initdb")).arg("-D").arg(&data).args([
-            "-U",
-            "postgres",
-            "-A",
-            "trust",
-            "-E",
-            "UTF8",
-            "--locale=C.UTF-8",
-            "--no-sync",
-        ]));
-        let port = free_port();
-        let mut command = as_postgres(&bin.join("postgres"));
+        run(as_postgres(&bin.join("initdb"))
+            .arg("-D")
+            .arg(dir.join("data"))
+            .args([
+                "-U",
+                "postgres",
+                "-A",
+                "trust",
+                "-E",
+                "UTF8",
+                "--locale=C.UTF-8",
+                "--no-sync",
+            ]));
+        let mut server = Self {
+            port: free_port(),
+            dir,
+            child: None,
+        };
+        server.spawn();
+        server
+    }
+
+    fn spawn(&mut self) {
+        let mut command = as_postgres(&postgres_bin_dir().join("postgres"));
         command
             .arg("-D")
-            .arg(&data)
+            .arg(self.dir.join("data"))
             .arg("-p")
-            .arg(port.to_string())
+            .arg(self.port.to_string())
             .arg("-k")
-            .arg(&dir)
+            .arg(&self.dir)
             .args([
                 "-c",
                 "listen_addresses=127.0.0.1",
@@ -128,61 +133,114 @@ impl PgCluster {
             .args(["-c", "full_page_writes=off", "-c", "max_connections=500"])
             .stdout(Stdio::null())
             .stderr(Stdio::null());
-        let server = command.spawn().expect("postgres starts");
-        let watchdog = format!(
-            "while kill -0 {me} 2>/dev/null; do sleep 0.5; done; kill -INT {pg} 2>/dev/null; \
-             while kill -0 {pg} 2>/dev/null; do sleep 0.1; done; rm -rf '{dir}'",
-            me = std::process::id(),
-            pg = server.id(),
-            dir = dir.display()
-        );
-        Command::new("sh")
-            .arg("-c")
-            .arg(watchdog)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("watchdog starts");
+        self.child = Some(command.spawn().expect("postgres starts"));
         let deadline = Instant::now() + Duration::from_secs(20);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
             assert!(
                 Instant::now() < deadline,
-                "postgres did not start on port {port}"
+                "postgres did not start on port {}",
+                self.port
             );
             std::thread::sleep(Duration::from_millis(50));
         }
-        Self {
-            port,
-            next_db: AtomicUsize::new(0),
+    }
+
+    /// Stops the server with SIGINT (fast shutdown) and waits for it.
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = Command::new("kill")
+                .args(["-INT", &child.id().to_string()])
+                .status();
+            let _ = child.wait();
         }
     }
 
-    /// The URL of the cluster's maintenance database.
-    pub fn admin_url(&self) -> String {
-        format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
+    /// Starts it again on the same port and data.
+    pub fn restart(&mut self) {
+        self.stop();
+        self.spawn();
+    }
+
+    /// Creates a fresh, empty database named `name` and returns its URL.
+    pub async fn create_database(&self, name: &str) -> String {
+        create_database(self.port, name).await
+    }
+}
+
+/// Creates database `name` on the server at `port` and returns its URL.
+async fn create_database(port: u16, name: &str) -> String {
+    use sqlx::Connection;
+    let admin_url = format!("postgres://postgres@127.0.0.1:{port}/postgres");
+    let mut admin = loop {
+        match sqlx::PgConnection::connect(&admin_url).await {
+            Ok(conn) => break conn,
+            // Right after start-up the server may still refuse connections.
+            Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+        }
+    };
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&mut admin)
+        .await
+        .expect("create database");
+    format!("postgres://postgres@127.0.0.1:{port}/{name}")
+}
+
+impl Drop for PgServer {
+    fn drop(&mut self) {
+        self.stop();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// The test run's PostgreSQL cluster, shared by all tests, a database each.
+pub struct PgCluster {
+    port: u16,
+    next_db: AtomicUsize,
+}
+
+static CLUSTER: OnceLock<PgCluster> = OnceLock::new();
+
+impl PgCluster {
+    /// The cluster, started on first use. Statics are never dropped, so a watchdog stops
+    /// it (SIGINT) and removes its directory once this test process has exited.
+    pub fn get() -> &'static PgCluster {
+        CLUSTER.get_or_init(|| {
+            let mut server = PgServer::start();
+            let child = server.child.take().expect("running");
+            let watchdog = format!(
+                "while kill -0 {me} 2>/dev/null; do sleep 0.5; done; kill -INT {pg} 2>/dev/null; \
+                 while kill -0 {pg} 2>/dev/null; do sleep 0.1; done; rm -rf '{dir}'",
+                me = std::process::id(),
+                pg = child.id(),
+                dir = server.dir.display()
+            );
+            Command::new("sh")
+                .arg("-c")
+                .arg(watchdog)
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("watchdog starts");
+            let port = server.port;
+            // The watchdog owns the server's end from here on.
+            std::mem::forget(server);
+            std::mem::forget(child);
+            PgCluster {
+                port,
+                next_db: AtomicUsize::new(0),
+            }
+        })
     }
 
     /// Creates a fresh, empty database and returns its URL.
     pub async fn fresh_database(&self) -> String {
-        use sqlx::Connection;
         let name = format!(
             "confab_test_{}_{}",
             std::process::id(),
             self.next_db.fetch_add(1, Ordering::Relaxed)
         );
-        let mut admin = loop {
-            match sqlx::PgConnection::connect(&self.admin_url()).await {
-                Ok(conn) => break conn,
-                // Right after start-up the server may still refuse connections.
-                Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
-            }
-        };
-        sqlx::query(&format!("CREATE DATABASE {name}"))
-            .execute(&mut admin)
-            .await
-            .expect("create database");
-        format!("postgres://postgres@127.0.0.1:{}/{name}", self.port)
+        create_database(self.port, &name).await
     }
 }
 
