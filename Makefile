@@ -61,8 +61,11 @@ clippy:
 	cargo clippy --all-targets -- -D warnings
 	cargo clippy -p confab-app --target wasm32-unknown-unknown -- -D warnings
 
+# The whole suite on SQLite (multi-instance tests always use PostgreSQL + Redis), then the
+# single-instance suite again on PostgreSQL: the same test bodies on both backends.
 test-rust:
 	cargo test --workspace --exclude confab-app
+	CONFAB_TEST_DATABASE=postgres cargo test -p confab-server --test api -- --skip cluster::
 
 clean:
 	cargo clean
