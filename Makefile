@@ -41,6 +41,10 @@ client: tools
 server-release:
 	cargo build --release -p confab-server --bin confab
 
+## cluster: three instances on :8080-8082 with their own PostgreSQL and Redis
+cluster: tools client server-release test-deps
+	./scripts/cluster.sh
+
 ## test: formatting, lints, every Rust test (then the browser tests, once they exist)
 test: test-deps fmt-check clippy test-rust
 

@@ -10,21 +10,32 @@ use std::path::Path;
 
 use axum::Router;
 use axum::http::{HeaderValue, header};
+use axum::routing::any;
+use confab_protocol::ErrorCode;
+use tower::ServiceBuilder;
+use tower_http::compression::CompressionLayer;
 use tower_http::services::{ServeDir, ServeFile};
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
+use crate::error::AppError;
 use crate::state::AppState;
 use crate::ws;
 
 /// Builds the whole router.
 pub fn router(state: AppState, dist_dir: &Path) -> Router {
-    let client = ServeDir::new(dist_dir)
-        .precompressed_gzip()
-        .fallback(ServeFile::new(dist_dir.join("index.html")));
+    // The client (the .wasm above all) is gzipped on the way out.
+    let client = ServiceBuilder::new()
+        .layer(CompressionLayer::new())
+        .service(ServeDir::new(dist_dir).fallback(ServeFile::new(dist_dir.join("index.html"))));
     Router::new()
         .nest("/api/auth", auth::router())
         .nest("/api/rooms", rooms::router())
+        // Unknown API paths are JSON 404s, not the client's index.html.
+        .route(
+            "/api/{*rest}",
+            any(|| async { AppError::from(ErrorCode::NotFound) }),
+        )
         .merge(health::router())
         .merge(ws::router())
         .fallback_service(client)

@@ -6,6 +6,7 @@
 mod auth;
 mod bad_input;
 mod chat;
+mod client;
 mod cluster;
 mod concurrency;
 mod helpers;

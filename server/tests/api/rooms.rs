@@ -127,3 +127,14 @@ async fn room_endpoints_need_a_session() {
         );
     }
 }
+
+#[tokio::test]
+async fn unknown_api_paths_are_json_404s() {
+    let app = spawn_app().await;
+    let response = reqwest::get(app.url("/api/nope/nothing")).await.unwrap();
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    assert_eq!(
+        response.json::<ApiError>().await.unwrap().code,
+        ErrorCode::NotFound
+    );
+}
