@@ -297,14 +297,17 @@ impl Chat {
             // Unread counts of rooms not loaded here moved while we were away.
             self.refresh_rooms(false);
         }
-        let loaded = self.store.timelines.with_untracked(|timelines| {
+        let held = self.store.timelines.with_untracked(|timelines| {
             timelines
                 .iter()
-                .map(|(room, t)| (*room, t.last_seen(), t.unsent()))
+                .map(|(room, t)| (*room, t.is_loaded(), t.last_seen(), t.unsent()))
                 .collect::<Vec<_>>()
         });
-        for (room, last_seen, unsent) in loaded {
-            self.backfill(room, last_seen);
+        for (room, loaded, last_seen, unsent) in held {
+            // A room still loading resumes when its first page arrives.
+            if loaded {
+                self.backfill(room, last_seen);
+            }
             for (client_msg_id, body) in unsent {
                 self.send(&ClientFrame::SendMessage {
                     room,
@@ -642,6 +645,8 @@ impl Chat {
     /// Shows a room: loads its newest messages the first time, its members every time.
     pub fn open_room(self, room: RoomId) {
         if self.store.current.get_untracked() != Some(room) {
+            // What was on screen in the room being left counts as read.
+            self.mark_read();
             self.typing_stopped();
             self.store.current.set(Some(room));
             browser::show_room_in_address(Some(room));
@@ -657,7 +662,7 @@ impl Chat {
     pub fn is_loaded(self, room: RoomId) -> bool {
         self.store
             .timelines
-            .with_untracked(|t| t.contains_key(&room))
+            .with_untracked(|t| t.get(&room).is_some_and(Timeline::is_loaded))
     }
 
     fn load_room(self, room: RoomId) {
@@ -681,9 +686,9 @@ impl Chat {
                     }
                     let newest = page.messages.last().map(|m| m.seq);
                     self.store.timelines.update(|t| {
-                        t.entry(room).or_insert_with(|| {
-                            Timeline::from_newest_page(page.messages, page.has_more)
-                        });
+                        t.entry(room)
+                            .or_default()
+                            .adopt_newest_page(page.messages, page.has_more);
                     });
                     if let Some(newest) = newest {
                         self.bump_room(room, newest, false);
@@ -796,11 +801,14 @@ impl Chat {
     /// reconnect until acked. The error is the reason it cannot be sent.
     pub fn send_message(self, room: RoomId, body: String) -> Result<(), String> {
         check_message_body(&body).map_err(|code| code.describe().to_owned())?;
-        if !self.is_loaded(room) {
-            return Err("This room is still loading.".to_owned());
-        }
         let client_msg_id = browser::new_client_msg_id();
-        self.update_timeline(room, |t| t.add_pending(client_msg_id.clone(), body.clone()));
+        // The room may still be loading: the send waits in a timeline of its own until the
+        // first page arrives.
+        self.store.timelines.update(|t| {
+            t.entry(room)
+                .or_default()
+                .add_pending(client_msg_id.clone(), body.clone());
+        });
         self.typing_stopped();
         self.send(&ClientFrame::SendMessage {
             room,

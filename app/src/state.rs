@@ -79,6 +79,9 @@ pub struct Timeline {
     has_older: bool,
     /// Whether a page of older messages is being fetched.
     loading_older: bool,
+    /// Whether the newest page has arrived. Before that the timeline only holds the
+    /// user's sends (a message can be written while the room loads).
+    loaded: bool,
 }
 
 impl Default for Timeline {
@@ -89,6 +92,7 @@ impl Default for Timeline {
             contiguous: Seq(0),
             has_older: false,
             loading_older: false,
+            loaded: false,
         }
     }
 }
@@ -96,14 +100,28 @@ impl Default for Timeline {
 impl Timeline {
     /// A timeline starting from the newest page of a room's history (ascending by seq).
     pub fn from_newest_page(messages: Vec<MessagePosted>, has_older: bool) -> Self {
-        let contiguous = messages.first().map_or(Seq(0), |m| Seq(m.seq.0 - 1));
-        let mut timeline = Self {
-            contiguous,
-            has_older,
-            ..Self::default()
-        };
-        timeline.insert_all(messages);
+        let mut timeline = Self::default();
+        timeline.adopt_newest_page(messages, has_older);
         timeline
+    }
+
+    /// Takes in the newest page of history: from now on the timeline is loaded and resumes
+    /// after the page's last message. Messages or sends already held are kept.
+    pub fn adopt_newest_page(&mut self, messages: Vec<MessagePosted>, has_older: bool) {
+        if self.loaded {
+            self.insert_all(messages);
+            return;
+        }
+        self.contiguous = messages.first().map_or(Seq(0), |m| Seq(m.seq.0 - 1));
+        self.has_older = has_older;
+        self.loaded = true;
+        self.insert_all(messages);
+        self.advance();
+    }
+
+    /// Whether the newest page has arrived.
+    pub fn is_loaded(&self) -> bool {
+        self.loaded
     }
 
     /// Adds or replaces a message. A pending send with the same `client_msg_id` is done.
@@ -150,9 +168,10 @@ impl Timeline {
         self.messages.keys().next().copied()
     }
 
-    /// Whether `seq` would leave a hole after [`Self::last_seen`].
+    /// Whether `seq` would leave a hole after [`Self::last_seen`] (never before the newest
+    /// page has arrived: that page decides where the timeline starts).
     pub fn is_gap(&self, seq: Seq) -> bool {
-        seq.0 > self.contiguous.0 + 1
+        self.loaded && seq.0 > self.contiguous.0 + 1
     }
 
     /// Whether older history remains on the server.
@@ -568,6 +587,27 @@ mod tests {
         t.insert(echo.clone());
         assert_eq!(seqs(&t), vec![1, 2]);
         assert_eq!(t.messages().last(), Some(&echo));
+    }
+
+    #[test]
+    fn a_send_written_while_the_room_loads_survives_the_first_page() {
+        let mut t = Timeline::default();
+        let id = ClientMsgId("c-early".into());
+        t.add_pending(id.clone(), "early".into());
+        assert!(!t.is_loaded());
+        assert!(!t.is_gap(Seq(40)), "no gaps before the first page");
+        let ack = Ack {
+            room: RoomId(3),
+            client_msg_id: id,
+            id: MessageId(5000),
+            seq: Seq(101),
+        };
+        t.acknowledge(ack, &alice(), UnixMillis(1));
+        t.adopt_newest_page((51..=100).map(msg).collect(), true);
+        assert!(t.is_loaded() && t.has_older());
+        assert_eq!(t.last_seen(), Seq(101));
+        assert_eq!(t.oldest(), Some(Seq(51)));
+        assert!(t.pending().is_empty());
     }
 
     #[test]

@@ -23,7 +23,6 @@ pub fn Composer(
     let store = chat.store;
     let (draft, set_draft) = signal(String::new());
     let (error, set_error) = signal(None::<String>);
-    let loaded = move || store.timelines.with(|t| t.contains_key(&room));
     let placeholder = move || {
         store.rooms.with(|r| {
             r.get(&room)
@@ -82,7 +81,7 @@ pub fn Composer(
                     on:keydown=on_keydown
                     on:blur=move |_| chat.typing_stopped()
                 ></textarea>
-                <button type="submit" class="primary send" disabled=move || !loaded()>"Send"</button>
+                <button type="submit" class="primary send">"Send"</button>
             </div>
             <div class="composer-foot">
                 <p id="composer-error" class="form-error" role="alert">{move || error.get().map(|e| sentence(&e))}</p>

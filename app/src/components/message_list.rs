@@ -38,7 +38,6 @@ pub fn MessageList(
                 .unwrap_or_default()
         })
     });
-    let loaded = move || store.timelines.with(|t| t.contains_key(&room));
     let edge = move || {
         store
             .timelines
@@ -117,25 +116,30 @@ pub fn MessageList(
             <div class="history-edge">
                 {move || match edge() {
                     None => Some(view! { <p class="loading">"Loading messages…"</p> }.into_any()),
-                    Some((_, true)) => Some(view! { <p class="loading">"Loading older messages…"</p> }.into_any()),
-                    Some((false, false)) => Some(view! {
-                        <p class="beginning">"This is the beginning of " <strong>{room_name}</strong> "."</p>
-                    }.into_any()),
+                    Some((_, true)) => {
+                        Some(view! { <p class="loading">"Loading older messages…"</p> }.into_any())
+                    }
+                    Some((false, false)) => Some(
+                        view! {
+                            <p class="beginning">
+                                "This is the beginning of " <strong>{room_name}</strong> "."
+                            </p>
+                        }
+                        .into_any(),
+                    ),
                     Some((true, false)) => None,
                 }}
             </div>
-            <Show when=loaded>
-                <For
-                    each=move || rows.get()
-                    key=Row::key
-                    children=move |row| match row {
-                        Row::Posted { message, mine, show_header, new_day } => {
-                            view! { <MessageRow message mine show_header new_day /> }.into_any()
-                        }
-                        Row::Pending(pending) => view! { <PendingRow room pending /> }.into_any(),
+            <For
+                each=move || rows.get()
+                key=Row::key
+                children=move |row| match row {
+                    Row::Posted { message, mine, show_header, new_day } => {
+                        view! { <MessageRow message mine show_header new_day /> }.into_any()
                     }
-                />
-            </Show>
+                    Row::Pending(pending) => view! { <PendingRow room pending /> }.into_any(),
+                }
+            />
         </div>
     }
 }
