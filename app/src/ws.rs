@@ -27,6 +27,8 @@ const CHECK_EVERY: Duration = Duration::from_secs(5);
 const PING_EVERY: i64 = 25_000;
 /// A connection that stays silent this long after a `ping` is presumed dead.
 const PONG_TIMEOUT: i64 = 10_000;
+/// An attempt that has not brought a `welcome` after this long is abandoned.
+const WELCOME_TIMEOUT: i64 = 15_000;
 
 /// What the socket reports to its owner.
 #[derive(Debug, Clone, PartialEq)]
@@ -104,6 +106,7 @@ struct Conn {
     ws: WebSocket,
     generation: u64,
     welcomed: bool,
+    opened_at: i64,
     last_heard: i64,
     last_ping: i64,
     _on_message: Closure<dyn FnMut(MessageEvent)>,
@@ -246,6 +249,7 @@ fn open(inner: &Rc<RefCell<Inner>>, retry: bool) {
         ws,
         generation,
         welcomed: false,
+        opened_at: now,
         last_heard: now,
         last_ping: now,
         _on_message: on_message,
@@ -338,7 +342,9 @@ fn lost(inner: &Rc<RefCell<Inner>>, code: u16, welcomed: bool) {
     );
 }
 
-/// Sends a `ping` when one is due; gives up on a connection that stopped answering.
+/// Sends a `ping` when one is due; gives up on a connection that stopped answering, or
+/// on an attempt that hangs without a `welcome` (a black-holed network can keep a socket
+/// "connecting" for minutes).
 fn check(inner: &Rc<RefCell<Inner>>) {
     let now = now_millis();
     let (dead, welcomed) = {
@@ -347,12 +353,13 @@ fn check(inner: &Rc<RefCell<Inner>>) {
         let Some(conn) = state.conn.as_mut() else {
             return;
         };
-        if conn.ws.ready_state() != WebSocket::OPEN {
-            return;
-        }
         let awaiting_pong = conn.last_ping > conn.last_heard;
-        if awaiting_pong && now - conn.last_ping > PONG_TIMEOUT {
-            (true, conn.welcomed)
+        let dead = if !conn.welcomed && now - conn.opened_at > WELCOME_TIMEOUT {
+            true
+        } else if conn.ws.ready_state() != WebSocket::OPEN {
+            false
+        } else if awaiting_pong && now - conn.last_ping > PONG_TIMEOUT {
+            true
         } else {
             if now - conn.last_ping >= PING_EVERY {
                 state.nonce += 1;
@@ -364,8 +371,9 @@ fn check(inner: &Rc<RefCell<Inner>>) {
                 }
                 conn.last_ping = now;
             }
-            (false, conn.welcomed)
-        }
+            false
+        };
+        (dead, conn.welcomed)
     };
     if dead {
         warn!("the connection stopped answering; reconnecting");
