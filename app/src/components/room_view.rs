@@ -93,7 +93,7 @@ pub fn RoomView() -> impl IntoView {
                         <h2>"Welcome to Confab"</h2>
                         <p>"Pick a room on the left, create one, or browse the directory to join one."</p>
                         <button type="button" class="primary show-rooms" on:click=move |_| store.sidebar_open.set(true)>
-                            "Show rooms"
+                            "Open the room list"
                         </button>
                     </div>
                 }
