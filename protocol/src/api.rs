@@ -57,6 +57,9 @@ pub struct RoomSummary {
     pub last_seq: Seq,
     /// The newest seq this user has read.
     pub last_read_seq: Seq,
+    /// Direct rooms: the other user and whether they are online.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peer: Option<Presence>,
 }
 
 impl RoomSummary {
@@ -95,6 +98,41 @@ pub struct Member {
     pub username: String,
     /// When they joined.
     pub joined_at: UnixMillis,
+    /// Whether they have a live connection now.
+    pub online: bool,
+    /// When they were last seen online (absent if never, or while online).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_seen: Option<UnixMillis>,
+}
+
+/// A user and whether they are online.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Presence {
+    /// The user.
+    pub id: UserId,
+    /// Their name.
+    pub username: String,
+    /// Whether they have a live connection now.
+    pub online: bool,
+    /// When they were last seen online (absent if never, or while online).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_seen: Option<UnixMillis>,
+}
+
+/// `POST /api/rooms/direct`: open the direct conversation with a user (created on first
+/// use; the same room whoever starts it, however often).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StartDirect {
+    /// The other user.
+    pub user: UserId,
+}
+
+/// Query of `GET /api/users`: users whose name starts with `q` (ignoring case).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserSearch {
+    /// The start of the name; empty lists the first users by name.
+    #[serde(default)]
+    pub q: String,
 }
 
 /// Query of `GET /api/rooms/{id}/messages`: at most one of `before` / `after`.

@@ -11,13 +11,16 @@ use serde::{Deserialize, Serialize};
 use crate::ids::{InstanceId, RoomId, UserId};
 
 /// Who receives an event carried by the bus.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum BusTarget {
     /// Every connection of every member of the room.
     Room(RoomId),
     /// Every connection of one user.
     User(UserId),
+    /// Every connection of every member of any of these rooms, once each — a user's
+    /// presence goes to everyone who shares a room with them.
+    Rooms(Vec<RoomId>),
 }
 
 /// The header of one event on its way between instances.

@@ -48,6 +48,10 @@ pub enum ErrorCode {
     InvalidRoomName,
     /// A group room with this name exists already (ignoring case).
     RoomNameTaken,
+    /// No user has this id.
+    UserNotFound,
+    /// A direct conversation needs another user than yourself.
+    DirectWithSelf,
     /// The HTTP request body or query is malformed.
     BadRequest,
     /// No such resource.
@@ -82,6 +86,8 @@ impl ErrorCode {
             Self::UsernameTaken => "username_taken",
             Self::InvalidRoomName => "invalid_room_name",
             Self::RoomNameTaken => "room_name_taken",
+            Self::UserNotFound => "user_not_found",
+            Self::DirectWithSelf => "direct_with_self",
             Self::BadRequest => "bad_request",
             Self::NotFound => "not_found",
             Self::Unavailable => "unavailable",
@@ -114,6 +120,8 @@ impl ErrorCode {
             Self::UsernameTaken => "that username is taken",
             Self::InvalidRoomName => "room names are 1-64 characters without control characters",
             Self::RoomNameTaken => "a room with that name exists",
+            Self::UserNotFound => "no such user",
+            Self::DirectWithSelf => "a direct conversation needs another user",
             Self::BadRequest => "the request is malformed",
             Self::NotFound => "not found",
             Self::Unavailable => "the service is temporarily unavailable; retry shortly",
@@ -173,6 +181,8 @@ mod tests {
             ErrorCode::UsernameTaken,
             ErrorCode::InvalidRoomName,
             ErrorCode::RoomNameTaken,
+            ErrorCode::UserNotFound,
+            ErrorCode::DirectWithSelf,
             ErrorCode::BadRequest,
             ErrorCode::NotFound,
             ErrorCode::Unavailable,

@@ -195,7 +195,17 @@ pub enum ServerFrame {
         /// The stored message's seq in its room.
         seq: Seq,
     },
-    /// A user came online or went offline (all their connections counted as one).
+    /// The user's read marker in a room moved (from any of their connections), so every
+    /// tab clears the room's unread count.
+    #[serde(rename = "read")]
+    ReadMarker {
+        /// The room.
+        room: RoomId,
+        /// The newest seq the user has read.
+        seq: Seq,
+    },
+    /// A user who shares a room with you came online or went offline (all their
+    /// connections on every instance counted as one).
     #[serde(rename = "status")]
     PresenceChanged {
         /// Whose presence changed.

@@ -8,8 +8,8 @@
 use std::path::PathBuf;
 
 use confab_protocol::api::{
-    CreateRoom, Credentials, DirectoryRoom, HistoryPage, HistoryQuery, Member, RoomKind,
-    RoomSummary, UserSummary,
+    CreateRoom, Credentials, DirectoryRoom, HistoryPage, HistoryQuery, Member, Presence, RoomKind,
+    RoomSummary, StartDirect, UserSearch, UserSummary,
 };
 use confab_protocol::{
     ApiError, BusEnvelope, BusTarget, ClientFrame, ClientMsgId, ErrorCode, FileStage, InstanceId,
@@ -46,6 +46,23 @@ fn room_summary() -> RoomSummary {
         kind: RoomKind::Group,
         last_seq: Seq(17),
         last_read_seq: Seq(15),
+        peer: None,
+    }
+}
+
+fn direct_summary() -> RoomSummary {
+    RoomSummary {
+        id: RoomId(9),
+        name: "bob".into(),
+        kind: RoomKind::Direct,
+        last_seq: Seq(4),
+        last_read_seq: Seq(4),
+        peer: Some(Presence {
+            id: UserId(8),
+            username: "bob".into(),
+            online: true,
+            last_seen: None,
+        }),
     }
 }
 
@@ -153,6 +170,13 @@ fn server_frames() -> Vec<(&'static str, ServerFrame)> {
             },
         ),
         (
+            "server_read",
+            ServerFrame::ReadMarker {
+                room: RoomId(3),
+                seq: Seq(17),
+            },
+        ),
+        (
             "server_room_left",
             ServerFrame::RoomLeft { room: RoomId(3) },
         ),
@@ -237,6 +261,13 @@ fn bus_envelope_matches_its_golden_json() {
             target: BusTarget::User(UserId(7)),
         },
     );
+    check(
+        "bus_envelope_rooms",
+        &BusEnvelope {
+            origin: InstanceId("confab-a".into()),
+            target: BusTarget::Rooms(vec![RoomId(3), RoomId(9)]),
+        },
+    );
     let event = serde_json::to_string(&ServerFrame::RoomLeft { room: RoomId(3) }).unwrap();
     let wire = BusEnvelope {
         origin: InstanceId("confab-b".into()),
@@ -282,8 +313,13 @@ fn api_bodies_match_their_golden_json() {
             id: UserId(8),
             username: "bob".into(),
             joined_at: UnixMillis(1_796_200_000_000),
+            online: false,
+            last_seen: Some(UnixMillis(1_796_300_000_000)),
         },
     );
+    check("api_direct_room_summary", &direct_summary());
+    check("api_start_direct", &StartDirect { user: UserId(8) });
+    check("api_user_search", &UserSearch { q: "bo".into() });
     check(
         "api_history_query",
         &HistoryQuery {

@@ -65,6 +65,12 @@ pub struct Config {
     /// Mark the session cookie `Secure` (set when served over HTTPS).
     #[arg(long, env = "CONFAB_SECURE_COOKIES", default_value_t = false)]
     pub secure_cookies: bool,
+
+    /// Seconds a user stays online after their instance last renewed their presence
+    /// lease (renewed every third of this): how long a crashed instance's users still
+    /// look online. Only with Redis; alone, presence follows the connections exactly.
+    #[arg(long, env = "CONFAB_PRESENCE_TTL", default_value_t = 15)]
+    pub presence_ttl_secs: u64,
 }
 
 impl Config {
@@ -84,6 +90,7 @@ impl Config {
             db_max_connections: 16,
             db_acquire_timeout_secs: 5,
             secure_cookies: false,
+            presence_ttl_secs: 15,
         }
     }
 }

@@ -69,7 +69,7 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
     match code {
         C::Unauthorized => StatusCode::UNAUTHORIZED,
         C::ForbiddenOrigin | C::NotAMember => StatusCode::FORBIDDEN,
-        C::RoomNotFound | C::NotFound => StatusCode::NOT_FOUND,
+        C::RoomNotFound | C::UserNotFound | C::NotFound => StatusCode::NOT_FOUND,
         C::UsernameTaken | C::RoomNameTaken => StatusCode::CONFLICT,
         C::RateLimited => StatusCode::TOO_MANY_REQUESTS,
         C::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
@@ -79,6 +79,7 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         | C::InvalidFrame
         | C::BinaryFrame
         | C::BadRequest
+        | C::DirectWithSelf
         | C::InvalidPage => StatusCode::BAD_REQUEST,
         C::WrongRoomKind
         | C::EmptyMessage

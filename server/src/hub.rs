@@ -261,20 +261,35 @@ impl Hub {
         self.lock().users.keys().copied().collect()
     }
 
-    /// Queues `frame` for every local connection `target` names. Returns how many
-    /// connections it was queued for.
-    pub fn deliver(&self, target: BusTarget, frame: &Utf8Bytes) -> usize {
+    /// Whether `user` has a connection here.
+    pub fn has_user(&self, user: UserId) -> bool {
+        self.lock().users.contains_key(&user)
+    }
+
+    /// Queues `frame` for every local connection `target` names, once each. Returns how
+    /// many connections it was queued for.
+    pub fn deliver(&self, target: &BusTarget, frame: &Utf8Bytes) -> usize {
         let recipients: Arc<[Peer]> = {
             let inner = self.lock();
             match target {
-                BusTarget::Room(room) => match inner.rooms.get(&room) {
+                BusTarget::Room(room) => match inner.rooms.get(room) {
                     Some(peers) => peers.clone(),
                     None => return 0,
                 },
-                BusTarget::User(user) => match inner.users.get(&user) {
+                BusTarget::User(user) => match inner.users.get(user) {
                     Some(peers) => peers.as_slice().into(),
                     None => return 0,
                 },
+                BusTarget::Rooms(rooms) => {
+                    let mut seen = HashSet::new();
+                    rooms
+                        .iter()
+                        .filter_map(|room| inner.rooms.get(room))
+                        .flat_map(|peers| peers.iter())
+                        .filter(|peer| seen.insert(peer.id))
+                        .cloned()
+                        .collect()
+                }
             }
         };
         recipients
@@ -401,7 +416,7 @@ mod tests {
         let (_a, mut a_end, _) = hub.register(UserId(1), "s1".into(), &[RoomId(1)], 8, None);
         let (_b, mut b_end, _) = hub.register(UserId(2), "s2".into(), &[RoomId(1)], 8, None);
         let (_c, mut c_end, _) = hub.register(UserId(3), "s3".into(), &[RoomId(9)], 8, None);
-        assert_eq!(hub.deliver(BusTarget::Room(RoomId(1)), &frame("hello")), 2);
+        assert_eq!(hub.deliver(&BusTarget::Room(RoomId(1)), &frame("hello")), 2);
         assert_eq!(a_end.queue.try_recv().ok().as_deref(), Some("hello"));
         assert_eq!(b_end.queue.try_recv().ok().as_deref(), Some("hello"));
         assert!(a_end.queue.try_recv().is_err());
@@ -415,19 +430,33 @@ mod tests {
         let (a2, mut a2_end, _) = hub.register(UserId(1), "s2".into(), &[], 8, None);
         assert!(hub.add_user_to_room(UserId(1), RoomId(5)));
         assert!(hub.is_in_room(a1.id, RoomId(5)) && hub.is_in_room(a2.id, RoomId(5)));
-        assert_eq!(hub.deliver(BusTarget::Room(RoomId(5)), &frame("x")), 2);
+        assert_eq!(hub.deliver(&BusTarget::Room(RoomId(5)), &frame("x")), 2);
         assert!(a1_end.queue.try_recv().is_ok() && a2_end.queue.try_recv().is_ok());
         assert!(hub.remove_user_from_room(UserId(1), RoomId(5)));
-        assert_eq!(hub.deliver(BusTarget::Room(RoomId(5)), &frame("y")), 0);
+        assert_eq!(hub.deliver(&BusTarget::Room(RoomId(5)), &frame("y")), 0);
+    }
+
+    #[test]
+    fn a_multi_room_delivery_reaches_each_connection_once() {
+        let hub = Hub::default();
+        let (_a, mut a_end, _) =
+            hub.register(UserId(1), "s1".into(), &[RoomId(1), RoomId(2)], 8, None);
+        let (_b, mut b_end, _) = hub.register(UserId(2), "s2".into(), &[RoomId(2)], 8, None);
+        let (_c, mut c_end, _) = hub.register(UserId(3), "s3".into(), &[RoomId(3)], 8, None);
+        let target = BusTarget::Rooms(vec![RoomId(1), RoomId(2), RoomId(9)]);
+        assert_eq!(hub.deliver(&target, &frame("status")), 2);
+        assert!(a_end.queue.try_recv().is_ok() && a_end.queue.try_recv().is_err());
+        assert!(b_end.queue.try_recv().is_ok() && b_end.queue.try_recv().is_err());
+        assert!(c_end.queue.try_recv().is_err());
     }
 
     #[tokio::test]
     async fn a_full_queue_closes_the_connection_as_a_slow_consumer() {
         let hub = Hub::default();
         let (_a, a_end, _) = hub.register(UserId(1), "s1".into(), &[RoomId(1)], 2, None);
-        assert_eq!(hub.deliver(BusTarget::Room(RoomId(1)), &frame("1")), 1);
-        assert_eq!(hub.deliver(BusTarget::Room(RoomId(1)), &frame("2")), 1);
-        assert_eq!(hub.deliver(BusTarget::Room(RoomId(1)), &frame("3")), 0);
+        assert_eq!(hub.deliver(&BusTarget::Room(RoomId(1)), &frame("1")), 1);
+        assert_eq!(hub.deliver(&BusTarget::Room(RoomId(1)), &frame("2")), 1);
+        assert_eq!(hub.deliver(&BusTarget::Room(RoomId(1)), &frame("3")), 0);
         assert_eq!(
             a_end.close.requested().await,
             confab_protocol::close::SLOW_CONSUMER

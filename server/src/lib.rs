@@ -9,11 +9,13 @@ pub mod error;
 pub mod hub;
 pub mod metrics;
 pub mod ordering;
+pub mod presence;
 pub mod realtime;
 pub mod routes;
 pub mod startup;
 pub mod state;
 pub mod telemetry;
+pub mod typing;
 pub mod ws;
 
 pub use config::Config;

@@ -8,11 +8,12 @@
 //! a short wait, by reading the missing seqs from the database — so a publish lost on the
 //! bus is repaired here, not by the clients. Membership changes that arrive as events
 //! (`room_joined`, `room_left` for a user) also move that user's local connections in or
-//! out of the room.
+//! out of the room. Typing events also start (or end) the instance's typing timers, which
+//! end every indicator by themselves (see `typing`).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::extract::ws::Utf8Bytes;
 use confab_protocol::{
@@ -24,10 +25,13 @@ use crate::db::{self, Db};
 use crate::hub::{Hub, Peer, PeerEnd};
 use crate::metrics;
 use crate::ordering::{Accepted, RoomOrder};
+use crate::typing::{Ended, TypingTimers};
 
 /// How long a message held back behind a gap waits for the late publish before the gap is
 /// read from the database.
 const GAP_WAIT: Duration = Duration::from_millis(250);
+/// How often lapsed typing indicators are looked for.
+const TYPING_TICK: Duration = Duration::from_millis(500);
 
 /// Cheap-to-clone handle to this instance's hub and bus.
 #[derive(Debug, Clone)]
@@ -45,6 +49,8 @@ struct Inner {
     /// Release order of each room with a local connection. Lock order: `orders`, then the
     /// hub's lock — never the other way round.
     orders: Mutex<HashMap<RoomId, RoomOrder<Utf8Bytes>>>,
+    /// Typing indicators delivered here and not yet ended.
+    typing: TypingTimers,
 }
 
 /// Serializes a frame for the wire. Our frame types always serialize; should one ever
@@ -91,8 +97,10 @@ impl Realtime {
                 instance,
                 queue_capacity,
                 orders: Mutex::default(),
+                typing: TypingTimers::default(),
             }
         });
+        tokio::spawn(end_lapsed_typing(Arc::downgrade(&inner)));
         Self { inner }
     }
 
@@ -119,15 +127,21 @@ impl Realtime {
         &self.inner.bus
     }
 
+    /// The typing timers.
+    pub fn typing(&self) -> &TypingTimers {
+        &self.inner.typing
+    }
+
     /// Registers a new connection of `user` in `rooms` (each with its newest seq as read
-    /// before connecting), with `greeting` as its first frame.
+    /// before connecting), with `greeting` as its first frame. The flag says whether it is
+    /// the user's first connection on this instance.
     pub fn connect(
         &self,
         user: UserId,
         session: Arc<str>,
         rooms: &[(RoomId, Seq)],
         greeting: &ServerFrame,
-    ) -> (Peer, PeerEnd) {
+    ) -> (Peer, PeerEnd, bool) {
         let ids: Vec<RoomId> = rooms.iter().map(|(room, _)| *room).collect();
         let mut orders = self.orders();
         let (peer, end, occupied) = self.inner.hub.register(
@@ -150,11 +164,12 @@ impl Realtime {
             self.inner.bus.subscribe(BusTarget::Room(room));
         }
         metrics::OPEN_CONNECTIONS.increment(1.0);
-        (peer, end)
+        (peer, end, occupied.user)
     }
 
-    /// Unregisters a connection.
-    pub fn disconnect(&self, peer: &Peer) {
+    /// Unregisters a connection. Returns whether it was its user's last on this instance;
+    /// then whatever they were typing ends for everyone.
+    pub fn disconnect(&self, peer: &Peer) -> bool {
         let mut orders = self.orders();
         let vacated = self.inner.hub.unregister(peer);
         for room in &vacated.rooms {
@@ -168,6 +183,12 @@ impl Realtime {
             self.inner.bus.unsubscribe(BusTarget::Room(room));
         }
         metrics::OPEN_CONNECTIONS.decrement(1.0);
+        if vacated.user {
+            for ended in self.inner.typing.end_user(peer.user) {
+                self.publish(BusTarget::Room(ended.room), typing_off(ended));
+            }
+        }
+        vacated.user
     }
 
     /// Makes sure every local connection of `user` receives `room`'s events; `last_seq`
@@ -193,7 +214,7 @@ impl Realtime {
     /// Delivers `event` to every connection `target` names, on every instance.
     pub fn publish(&self, target: BusTarget, event: ServerFrame) {
         let Some(bytes) = encode(&event) else { return };
-        self.apply(target, &event, bytes.clone());
+        self.apply(&target, &event, bytes.clone());
         let header = BusEnvelope {
             origin: self.inner.instance.clone(),
             target,
@@ -212,7 +233,7 @@ impl Realtime {
                 }
                 match serde_json::from_str::<ServerFrame>(&event) {
                     // The origin's bytes go out as they are: no second serialization.
-                    Ok(frame) => self.apply(header.target, &frame, Utf8Bytes::from(event)),
+                    Ok(frame) => self.apply(&header.target, &frame, Utf8Bytes::from(event)),
                     Err(err) => tracing::warn!(error = %err, "ignoring an undecodable bus event"),
                 }
             }
@@ -225,21 +246,48 @@ impl Realtime {
         }
     }
 
-    fn apply(&self, target: BusTarget, event: &ServerFrame, bytes: Utf8Bytes) {
+    fn apply(&self, target: &BusTarget, event: &ServerFrame, bytes: Utf8Bytes) {
         match (target, event) {
             (BusTarget::Room(room), ServerFrame::MessagePosted(message)) => {
-                self.release_in_order(room, message.seq, bytes);
+                if let Some(ended) = self.inner.typing.end(*room, message.sender) {
+                    self.deliver_local(typing_off(ended));
+                }
+                self.release_in_order(*room, message.seq, bytes);
                 return;
             }
+            (
+                BusTarget::Room(_),
+                ServerFrame::TypingChanged {
+                    room,
+                    user,
+                    username,
+                    on,
+                },
+            ) => {
+                self.inner
+                    .typing
+                    .record(*room, *user, username, *on, Instant::now());
+            }
             (BusTarget::User(user), ServerFrame::RoomJoined { room }) => {
-                self.add_user_to_room(user, room.id, room.last_seq);
+                self.add_user_to_room(*user, room.id, room.last_seq);
             }
             (BusTarget::User(user), ServerFrame::RoomLeft { room }) => {
-                self.remove_user_from_room(user, *room);
+                self.remove_user_from_room(*user, *room);
             }
             _ => {}
         }
         self.inner.hub.deliver(target, &bytes);
+    }
+
+    /// Delivers a room event to this instance's connections only.
+    fn deliver_local(&self, event: ServerFrame) {
+        let room = match &event {
+            ServerFrame::TypingChanged { room, .. } => *room,
+            _ => return,
+        };
+        if let Some(bytes) = encode(&event) {
+            self.inner.hub.deliver(&BusTarget::Room(room), &bytes);
+        }
     }
 
     /// Releases a room message to local connections once every earlier seq has been.
@@ -252,7 +300,7 @@ impl Realtime {
         match order.accept(seq, bytes) {
             Accepted::Release(frames) => {
                 frames.iter().for_each(|frame| {
-                    self.inner.hub.deliver(BusTarget::Room(room), frame);
+                    self.inner.hub.deliver(&BusTarget::Room(room), frame);
                 });
             }
             Accepted::HeldBack { start_repair } => {
@@ -302,7 +350,7 @@ impl Realtime {
             }
             // Delivered under the lock, so nothing released later can overtake these.
             release.iter().for_each(|frame| {
-                self.inner.hub.deliver(BusTarget::Room(room), frame);
+                self.inner.hub.deliver(&BusTarget::Room(room), frame);
             });
         }
         if !release.is_empty() {
@@ -358,6 +406,29 @@ impl Realtime {
                     tokio::time::sleep(Duration::from_secs(1)).await;
                 }
             }
+        }
+    }
+}
+
+fn typing_off(ended: Ended) -> ServerFrame {
+    ServerFrame::TypingChanged {
+        room: ended.room,
+        user: ended.user,
+        username: ended.username,
+        on: false,
+    }
+}
+
+/// Tells local connections that indicators nobody refreshed have ended. Every instance
+/// does this for the indicators it delivered, so none outlives a dead typist or instance.
+async fn end_lapsed_typing(inner: Weak<Inner>) {
+    let mut tick = tokio::time::interval(TYPING_TICK);
+    loop {
+        tick.tick().await;
+        let Some(inner) = inner.upgrade() else { return };
+        let realtime = Realtime { inner };
+        for ended in realtime.inner.typing.lapsed(Instant::now()) {
+            realtime.deliver_local(typing_off(ended));
         }
     }
 }

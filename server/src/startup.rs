@@ -5,6 +5,7 @@
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use confab_protocol::{InstanceId, close};
 use tokio::net::TcpListener;
@@ -13,6 +14,7 @@ use tracing::Instrument;
 use crate::bus::RedisBus;
 use crate::config::Config;
 use crate::db::Db;
+use crate::presence::Presence;
 use crate::realtime::Realtime;
 use crate::routes;
 use crate::state::{AppState, Settings};
@@ -59,7 +61,20 @@ impl Application {
             None => None,
             Some(url) => Some(RedisBus::client(url).map_err(StartError::Redis)?),
         };
-        let realtime = Realtime::new(instance, redis, config.outbound_queue, db.clone());
+        let realtime = Realtime::new(
+            instance.clone(),
+            redis.clone(),
+            config.outbound_queue,
+            db.clone(),
+        );
+        let presence = Presence::start(
+            redis,
+            instance,
+            Duration::from_secs(config.presence_ttl_secs.max(1)),
+            db.clone(),
+            realtime.clone(),
+        )
+        .map_err(StartError::Redis)?;
         let settings = Arc::new(Settings {
             allowed_origins: config.allowed_origins.clone(),
             secure_cookies: config.secure_cookies,
@@ -67,6 +82,7 @@ impl Application {
         let state = AppState {
             db,
             realtime,
+            presence,
             settings,
         };
         let router = routes::router(state.clone(), &config.dist_dir);

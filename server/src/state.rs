@@ -6,6 +6,7 @@ use std::sync::Arc;
 use axum::extract::FromRef;
 
 use crate::db::Db;
+use crate::presence::Presence;
 use crate::realtime::Realtime;
 
 /// Settings handlers read at request time.
@@ -24,6 +25,8 @@ pub struct AppState {
     pub db: Db,
     /// Hub and bus.
     pub realtime: Realtime,
+    /// Who is online.
+    pub presence: Presence,
     /// Settings.
     pub settings: Arc<Settings>,
 }

@@ -71,11 +71,16 @@ impl std::fmt::Debug for RedisBus {
     }
 }
 
+/// The channel of events for several rooms at once (presence changes): every instance
+/// listens to it all the time; they are few, one per user going on- or offline.
+const ROOMS_CHANNEL: &str = "confab:rooms";
+
 /// The channel that carries `target`'s events.
-fn channel(target: BusTarget) -> String {
+fn channel(target: &BusTarget) -> String {
     match target {
         BusTarget::Room(room) => format!("confab:room:{room}"),
         BusTarget::User(user) => format!("confab:user:{user}"),
+        BusTarget::Rooms(_) => ROOMS_CHANNEL.to_owned(),
     }
 }
 
@@ -109,7 +114,7 @@ impl RedisBus {
         match self
             .shared
             .publishes
-            .try_send((channel(header.target), wire))
+            .try_send((channel(&header.target), wire))
         {
             Ok(()) => metrics::BUS_PUBLISHED.increment(1),
             Err(_) => metrics::BUS_DROPPED.increment(1),
@@ -121,7 +126,7 @@ impl RedisBus {
         let _ = self
             .shared
             .subscriptions
-            .send(Subscription::Subscribe(channel(target)));
+            .send(Subscription::Subscribe(channel(&target)));
     }
 
     /// Stops receiving `target`'s events.
@@ -129,7 +134,7 @@ impl RedisBus {
         let _ = self
             .shared
             .subscriptions
-            .send(Subscription::Unsubscribe(channel(target)));
+            .send(Subscription::Unsubscribe(channel(&target)));
     }
 
     /// Whether both connections are up.
@@ -166,7 +171,7 @@ async fn subscriber(
     handler: Handler,
     shared: Arc<Shared>,
 ) {
-    let mut wanted: HashSet<String> = HashSet::new();
+    let mut wanted: HashSet<String> = HashSet::from([ROOMS_CHANNEL.to_owned()]);
     let mut backoff = Backoff::new();
     let mut connected_before = false;
     loop {

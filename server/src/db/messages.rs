@@ -41,7 +41,8 @@ pub enum Inserted {
 /// bumped in the same transaction as the insert, so the row lock (PostgreSQL) or the
 /// single writer (SQLite) serialises concurrent senders and a failed insert rolls the seq
 /// back — seqs stay strictly increasing and gapless. The membership check is part of the
-/// same statement, so a send costs no extra round trip.
+/// same statement, so a send costs no extra round trip; so is moving the sender's own read
+/// marker to their message (what you wrote is never unread to you).
 #[tracing::instrument(skip(db, new), fields(room = %new.room, sender = %new.sender))]
 pub async fn insert(db: &Db, new: NewMessage<'_>) -> Result<Inserted, sqlx::Error> {
     let sent_at = now();
@@ -90,6 +91,10 @@ async fn insert_in_one_statement(
              UPDATE rooms SET last_seq = last_seq + 1
              WHERE id = $1 AND EXISTS (SELECT 1 FROM memberships WHERE room_id = $1 AND user_id = $2)
              RETURNING last_seq
+         ),
+         read AS (
+             UPDATE memberships SET last_read_seq = (SELECT last_seq FROM bumped)
+             WHERE room_id = $1 AND user_id = $2 AND EXISTS (SELECT 1 FROM bumped)
          )
          INSERT INTO messages (room_id, seq, sender_id, kind, body, client_msg_id, sent_at)
          SELECT $1, last_seq, $2, $3, $4, $5, $6 FROM bumped
@@ -143,6 +148,12 @@ async fn insert_in_transaction(
     .await;
     // A failed insert drops the transaction, which rolls the bump back.
     let id = MessageId(row?.try_get(0)?);
+    sqlx::query("UPDATE memberships SET last_read_seq = $3 WHERE room_id = $1 AND user_id = $2")
+        .bind(new.room.0)
+        .bind(new.sender.0)
+        .bind(seq.0)
+        .execute(&mut *tx)
+        .await?;
     tx.commit().await?;
     Ok(Some((id, seq)))
 }

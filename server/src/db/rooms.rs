@@ -1,6 +1,6 @@
 //! Queries on rooms and memberships.
 
-use confab_protocol::api::{DirectoryRoom, Member, RoomKind, RoomSummary};
+use confab_protocol::api::{DirectoryRoom, Member, Presence, RoomKind, RoomSummary};
 use confab_protocol::{RoomId, Seq, UnixMillis, UserId};
 use sqlx::Row;
 use sqlx::any::AnyRow;
@@ -28,20 +28,38 @@ fn kind_from(text: &str) -> RoomKind {
     }
 }
 
-/// The columns `summary_from` reads, for `$1` = the user.
+/// The columns `summary_from` reads, for `$1` = the user, with `p` the other member of a
+/// direct room (joined by `SUMMARY_PEER`).
 const SUMMARY_COLUMNS: &str = "r.id, r.kind,
-    CASE WHEN r.kind = 'direct' THEN COALESCE((SELECT u.username FROM memberships o
-        JOIN users u ON u.id = o.user_id WHERE o.room_id = r.id AND o.user_id <> $1 LIMIT 1), r.name)
-    ELSE r.name END,
-    r.last_seq, m.last_read_seq";
+    CASE WHEN r.kind = 'direct' THEN COALESCE(p.username, r.name) ELSE r.name END,
+    r.last_seq, m.last_read_seq, p.id, p.last_seen";
 
+/// Joins the other member of a direct room as `p` (no row for group rooms).
+const SUMMARY_PEER: &str = "LEFT JOIN users p ON r.kind = 'direct' AND p.id = (
+    SELECT o.user_id FROM memberships o WHERE o.room_id = r.id AND o.user_id <> $1 LIMIT 1)";
+
+/// Reads a summary; a direct room's peer is reported offline (the caller, who can ask
+/// the presence leases, fills that in).
 fn summary_from(row: &AnyRow) -> Result<RoomSummary, sqlx::Error> {
+    let name: String = row.try_get(2)?;
+    let peer = row
+        .try_get::<Option<i64>, _>(5)?
+        .map(|id| {
+            Ok::<_, sqlx::Error>(Presence {
+                id: UserId(id),
+                username: name.clone(),
+                online: false,
+                last_seen: row.try_get::<Option<i64>, _>(6)?.map(UnixMillis),
+            })
+        })
+        .transpose()?;
     Ok(RoomSummary {
         id: RoomId(row.try_get(0)?),
         kind: kind_from(&row.try_get::<String, _>(1)?),
-        name: row.try_get(2)?,
+        name,
         last_seq: Seq(row.try_get(3)?),
         last_read_seq: Seq(row.try_get(4)?),
+        peer,
     })
 }
 
@@ -50,7 +68,7 @@ fn summary_from(row: &AnyRow) -> Result<RoomSummary, sqlx::Error> {
 pub async fn list_for_user(db: &Db, user: UserId) -> Result<Vec<RoomSummary>, sqlx::Error> {
     let sql = format!(
         "SELECT {SUMMARY_COLUMNS} FROM memberships m JOIN rooms r ON r.id = m.room_id
-         WHERE m.user_id = $1 ORDER BY r.id"
+         {SUMMARY_PEER} WHERE m.user_id = $1 ORDER BY r.id"
     );
     let rows = sqlx::query(&sql)
         .bind(user.0)
@@ -68,7 +86,7 @@ pub async fn summary(
 ) -> Result<Option<RoomSummary>, sqlx::Error> {
     let sql = format!(
         "SELECT {SUMMARY_COLUMNS} FROM memberships m JOIN rooms r ON r.id = m.room_id
-         WHERE m.user_id = $1 AND m.room_id = $2"
+         {SUMMARY_PEER} WHERE m.user_id = $1 AND m.room_id = $2"
     );
     let row = sqlx::query(&sql)
         .bind(user.0)
@@ -150,7 +168,77 @@ pub async fn create_group(
         kind: RoomKind::Group,
         last_seq: Seq(0),
         last_read_seq: Seq(0),
+        peer: None,
     })
+}
+
+/// The direct room of `a` and `b`, created with both as members on first use. Safe
+/// against both users starting it at once on different instances: the room's unique
+/// `direct_key` lets one insert win, and the other finds the winner's committed room.
+/// Returns the room and whether this call created it; `None` when `b` does not exist.
+#[tracing::instrument(skip(db))]
+pub async fn open_direct(
+    db: &Db,
+    a: UserId,
+    b: UserId,
+) -> Result<Option<(RoomId, bool)>, sqlx::Error> {
+    let exists = sqlx::query("SELECT 1 FROM users WHERE id = $1")
+        .bind(b.0)
+        .fetch_optional(db.reader())
+        .await?
+        .is_some();
+    if !exists {
+        return Ok(None);
+    }
+    let key = format!("{}:{}", a.0.min(b.0), a.0.max(b.0));
+    let at = now().0;
+    let mut tx = db.writer().begin().await?;
+    let created = sqlx::query(
+        "INSERT INTO rooms (kind, name, direct_key, created_by, created_at)
+         VALUES ('direct', '', $1, $2, $3) ON CONFLICT (direct_key) DO NOTHING RETURNING id",
+    )
+    .bind(&key)
+    .bind(a.0)
+    .bind(at)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(row) = created else {
+        tx.rollback().await?;
+        let row = sqlx::query("SELECT id FROM rooms WHERE direct_key = $1")
+            .bind(&key)
+            .fetch_one(db.writer())
+            .await?;
+        return Ok(Some((RoomId(row.try_get(0)?), false)));
+    };
+    let room = RoomId(row.try_get(0)?);
+    for user in [a, b] {
+        sqlx::query("INSERT INTO memberships (room_id, user_id, joined_at) VALUES ($1, $2, $3)")
+            .bind(room.0)
+            .bind(user.0)
+            .bind(at)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(Some((room, true)))
+}
+
+/// The rooms of `user` that carry their presence: those with at most `max_members`.
+#[tracing::instrument(skip(db))]
+pub async fn presence_rooms(
+    db: &Db,
+    user: UserId,
+    max_members: i64,
+) -> Result<Vec<RoomId>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT m.room_id FROM memberships m WHERE m.user_id = $1
+         AND (SELECT COUNT(*) FROM memberships c WHERE c.room_id = m.room_id) <= $2",
+    )
+    .bind(user.0)
+    .bind(max_members)
+    .fetch_all(db.reader())
+    .await?;
+    rows.iter().map(|row| Ok(RoomId(row.try_get(0)?))).collect()
 }
 
 /// A room by id.
@@ -210,12 +298,13 @@ pub async fn is_member(db: &Db, room: RoomId, user: UserId) -> Result<bool, sqlx
     Ok(row.is_some())
 }
 
-/// The members of a room, in the order they joined.
+/// The members of a room, in the order they joined, all reported offline (the caller,
+/// who can ask the presence leases, fills that in).
 #[tracing::instrument(skip(db))]
 pub async fn members(db: &Db, room: RoomId) -> Result<Vec<Member>, sqlx::Error> {
     let rows = sqlx::query(
-        "SELECT u.id, u.username, m.joined_at FROM memberships m JOIN users u ON u.id = m.user_id
-         WHERE m.room_id = $1 ORDER BY m.joined_at, u.id",
+        "SELECT u.id, u.username, m.joined_at, u.last_seen FROM memberships m
+         JOIN users u ON u.id = m.user_id WHERE m.room_id = $1 ORDER BY m.joined_at, u.id",
     )
     .bind(room.0)
     .fetch_all(db.reader())
@@ -226,6 +315,8 @@ pub async fn members(db: &Db, room: RoomId) -> Result<Vec<Member>, sqlx::Error> 
                 id: UserId(row.try_get(0)?),
                 username: row.try_get(1)?,
                 joined_at: UnixMillis(row.try_get(2)?),
+                online: false,
+                last_seen: row.try_get::<Option<i64>, _>(3)?.map(UnixMillis),
             })
         })
         .collect()

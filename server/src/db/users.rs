@@ -67,3 +67,49 @@ pub async fn touch_last_seen(db: &Db, user: UserId, at: UnixMillis) -> Result<()
         .await?;
     Ok(())
 }
+
+/// A user's name, if the user exists.
+#[tracing::instrument(skip(db))]
+pub async fn name(db: &Db, user: UserId) -> Result<Option<String>, sqlx::Error> {
+    let row = sqlx::query("SELECT username FROM users WHERE id = $1")
+        .bind(user.0)
+        .fetch_optional(db.reader())
+        .await?;
+    row.map(|row| row.try_get(0)).transpose()
+}
+
+/// Up to `limit` users whose name starts with `prefix` (ignoring case), by name, leaving
+/// out `except` (the one searching).
+#[tracing::instrument(skip(db))]
+pub async fn search(
+    db: &Db,
+    prefix: &str,
+    except: UserId,
+    limit: u32,
+) -> Result<Vec<UserSummary>, sqlx::Error> {
+    // Names hold only A-Z a-z 0-9 _ . -; anything else matches nobody.
+    if !prefix
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
+    {
+        return Ok(Vec::new());
+    }
+    let pattern = format!("{}%", prefix.to_lowercase().replace('_', "\\_"));
+    let rows = sqlx::query(
+        "SELECT id, username FROM users WHERE username_key LIKE $1 ESCAPE '\\' AND id <> $2
+         ORDER BY username_key LIMIT $3",
+    )
+    .bind(pattern)
+    .bind(except.0)
+    .bind(i64::from(limit))
+    .fetch_all(db.reader())
+    .await?;
+    rows.iter()
+        .map(|row| {
+            Ok(UserSummary {
+                id: UserId(row.try_get(0)?),
+                username: row.try_get(1)?,
+            })
+        })
+        .collect()
+}

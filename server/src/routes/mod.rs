@@ -5,6 +5,7 @@ pub mod auth;
 pub mod extract;
 pub mod health;
 pub mod rooms;
+pub mod users;
 
 use std::path::Path;
 
@@ -31,6 +32,7 @@ pub fn router(state: AppState, dist_dir: &Path) -> Router {
     Router::new()
         .nest("/api/auth", auth::router())
         .nest("/api/rooms", rooms::router())
+        .nest("/api/users", users::router())
         // Unknown API paths are JSON 404s, not the client's index.html.
         .route(
             "/api/{*rest}",

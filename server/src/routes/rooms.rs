@@ -1,5 +1,6 @@
 //! `/api/rooms`: the user's rooms, the directory of group rooms, creating, joining and
-//! leaving rooms, members, and history paged by seq.
+//! leaving rooms, direct conversations, members with their presence, and history paged by
+//! seq.
 
 use axum::Router;
 use axum::extract::State;
@@ -8,6 +9,7 @@ use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use confab_protocol::api::{
     CreateRoom, DirectoryRoom, HistoryPage, HistoryQuery, Member, RoomKind, RoomSummary,
+    StartDirect,
 };
 use confab_protocol::{BusTarget, ErrorCode, RoomId, ServerFrame, UserId, limits};
 
@@ -16,6 +18,7 @@ use crate::auth::CurrentSession;
 use crate::db::messages::Page;
 use crate::db::{self, Db};
 use crate::error::AppError;
+use crate::presence::Presence;
 use crate::realtime::Realtime;
 use crate::state::AppState;
 
@@ -24,20 +27,80 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/", get(list_rooms).post(create_room))
         .route("/directory", get(directory))
+        .route("/direct", post(start_direct))
         .route("/{id}/join", post(join_room))
         .route("/{id}/leave", post(leave_room))
         .route("/{id}/members", get(list_members))
         .route("/{id}/messages", get(list_messages))
 }
 
-/// `GET /api/rooms`: the rooms the user belongs to.
+/// `GET /api/rooms`: the rooms the user belongs to, direct ones with the other user's
+/// presence.
 async fn list_rooms(
     State(db): State<Db>,
+    State(presence): State<Presence>,
     current: CurrentSession,
 ) -> Result<axum::Json<Vec<RoomSummary>>, AppError> {
-    Ok(axum::Json(
-        db::rooms::list_for_user(&db, current.user.id).await?,
-    ))
+    let mut rooms = db::rooms::list_for_user(&db, current.user.id).await?;
+    fill_peer_presence(&presence, &mut rooms).await;
+    Ok(axum::Json(rooms))
+}
+
+/// Sets whether each direct room's other user is online now.
+async fn fill_peer_presence(presence: &Presence, rooms: &mut [RoomSummary]) {
+    let peers: Vec<UserId> = rooms
+        .iter()
+        .filter_map(|r| r.peer.as_ref().map(|p| p.id))
+        .collect();
+    let online = presence.online(&peers).await;
+    for peer in rooms.iter_mut().filter_map(|r| r.peer.as_mut()) {
+        peer.online = online.contains(&peer.id);
+    }
+}
+
+/// `POST /api/rooms/direct`: the direct conversation with another user, created with both
+/// as members on first use (201; 200 when it exists). Both users' connections on every
+/// instance receive `room_joined` when it is created. 404 `user_not_found`; 400
+/// `direct_with_self`.
+async fn start_direct(
+    State(db): State<Db>,
+    State(realtime): State<Realtime>,
+    State(presence): State<Presence>,
+    current: CurrentSession,
+    Json(body): Json<StartDirect>,
+) -> Result<impl IntoResponse, AppError> {
+    let me = current.user.id;
+    if body.user == me {
+        return Err(ErrorCode::DirectWithSelf.into());
+    }
+    let (room, created) = db::rooms::open_direct(&db, me, body.user)
+        .await?
+        .ok_or(AppError::from(ErrorCode::UserNotFound))?;
+    let mut mine = None;
+    for user in [me, body.user] {
+        let Some(mut summary) = db::rooms::summary(&db, user, room).await? else {
+            continue;
+        };
+        fill_peer_presence(&presence, std::slice::from_mut(&mut summary)).await;
+        if created {
+            realtime.publish(
+                BusTarget::User(user),
+                ServerFrame::RoomJoined {
+                    room: summary.clone(),
+                },
+            );
+        }
+        if user == me {
+            mine = Some(summary);
+        }
+    }
+    let summary = mine.ok_or(AppError::from(ErrorCode::RoomNotFound))?;
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, axum::Json(summary)))
 }
 
 /// `GET /api/rooms/directory`: every group room, with member counts.
@@ -113,6 +176,13 @@ pub async fn leave(
     user: UserId,
     room: RoomId,
 ) -> Result<(), AppError> {
+    // A direct conversation belongs to its two users for good.
+    if let Some(info) = db::rooms::get(db, room).await?
+        && info.kind == RoomKind::Direct
+        && db::rooms::is_member(db, room, user).await?
+    {
+        return Err(ErrorCode::WrongRoomKind.into());
+    }
     if !db::rooms::leave(db, room, user).await? {
         return Err(ErrorCode::NotAMember.into());
     }
@@ -152,14 +222,21 @@ async fn require_member(db: &Db, room: RoomId, user: UserId) -> Result<(), AppEr
     }
 }
 
-/// `GET /api/rooms/{id}/members`: members only.
+/// `GET /api/rooms/{id}/members`: members only, each with whether they are online now.
 async fn list_members(
     State(db): State<Db>,
+    State(presence): State<Presence>,
     current: CurrentSession,
     Path(room): Path<i64>,
 ) -> Result<axum::Json<Vec<Member>>, AppError> {
     require_member(&db, RoomId(room), current.user.id).await?;
-    Ok(axum::Json(db::rooms::members(&db, RoomId(room)).await?))
+    let mut members = db::rooms::members(&db, RoomId(room)).await?;
+    let ids: Vec<UserId> = members.iter().map(|m| m.id).collect();
+    let online = presence.online(&ids).await;
+    for member in &mut members {
+        member.online = online.contains(&member.id);
+    }
+    Ok(axum::Json(members))
 }
 
 /// Checks a page size: 1 to `MAX_PAGE`, default `DEFAULT_PAGE`.

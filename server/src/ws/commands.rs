@@ -7,6 +7,8 @@ use confab_protocol::{
     BusTarget, ClientFrame, ClientMsgId, ErrorCode, MessageKind, RoomId, ServerFrame, limits,
 };
 
+use std::time::Instant;
+
 use super::connection::push_frame;
 use crate::db;
 use crate::db::messages::{Inserted, NewMessage, Page};
@@ -77,6 +79,16 @@ async fn dispatch(ctx: &Context<'_>, frame: &ClientFrame) -> Result<(), ErrorCod
             if !state.realtime.hub().is_in_room(ctx.peer.id, *room) {
                 return Err(ErrorCode::NotAMember);
             }
+            // Receivers hold an indicator for seconds: refreshes faster than that are
+            // dropped here rather than fanned out.
+            if *on
+                && !state
+                    .realtime
+                    .typing()
+                    .should_forward(*room, user, Instant::now())
+            {
+                return Ok(());
+            }
             state.realtime.publish(
                 BusTarget::Room(*room),
                 ServerFrame::TypingChanged {
@@ -96,7 +108,14 @@ async fn dispatch(ctx: &Context<'_>, frame: &ClientFrame) -> Result<(), ErrorCod
                 .await
                 .map_err(|e| code_of(e.into()))?
             {
-                Some(_) => Ok(()),
+                // Every tab of the user, on every instance, clears the room's count.
+                Some(seq) => {
+                    state.realtime.publish(
+                        BusTarget::User(user),
+                        ServerFrame::ReadMarker { room: *room, seq },
+                    );
+                    Ok(())
+                }
                 None => Err(ErrorCode::NotAMember),
             }
         }

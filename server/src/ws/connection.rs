@@ -42,9 +42,13 @@ pub async fn run(socket: WebSocket, state: AppState, session: CurrentSession) {
         instance: state.realtime.instance().clone(),
         protocol_version: PROTOCOL_VERSION,
     };
-    let (peer, end) = state
-        .realtime
-        .connect(user.id, session.token_hash.into(), &rooms, &welcome);
+    let (peer, end, first_here) =
+        state
+            .realtime
+            .connect(user.id, session.token_hash.into(), &rooms, &welcome);
+    if first_here {
+        state.presence.connected(user.id);
+    }
     tracing::debug!(conn = peer.id, user = %user.id, "connection opened");
     let close = end.close.clone();
     let (sink, mut stream) = socket.split();
@@ -62,13 +66,13 @@ pub async fn run(socket: WebSocket, state: AppState, session: CurrentSession) {
         };
         match message {
             None | Some(Ok(Message::Close(_))) => break,
-            Some(Ok(Message::Text(text))) => match {
+            Some(Ok(Message::Text(text))) => {
                 metrics::FRAMES_IN.increment(1);
-                ClientFrame::decode(text.as_str())
-            } {
-                Ok(frame) => commands::handle(&ctx, frame).await,
-                Err(err) => ctx.reply(ServerFrame::decode_error(err)),
-            },
+                match ClientFrame::decode(text.as_str()) {
+                    Ok(frame) => commands::handle(&ctx, frame).await,
+                    Err(err) => ctx.reply(ServerFrame::decode_error(err)),
+                }
+            }
             Some(Ok(Message::Binary(_))) => ctx.reply(ServerFrame::Error {
                 code: ErrorCode::BinaryFrame,
                 message: ErrorCode::BinaryFrame.describe().to_owned(),
@@ -87,7 +91,9 @@ pub async fn run(socket: WebSocket, state: AppState, session: CurrentSession) {
         }
     }
 
-    state.realtime.disconnect(&peer);
+    if state.realtime.disconnect(&peer) {
+        state.presence.disconnected(user.id);
+    }
     // Dropping the last sender lets the writer drain what is queued and finish.
     drop(peer);
     if tokio::time::timeout(Duration::from_secs(5), writer)

@@ -228,10 +228,10 @@ async fn stream_through_a_fault(cluster: &mut Cluster, disrupt: impl FnOnce(&mut
     });
     let mut disrupt = Some(disrupt);
     for n in 0..COUNT {
-        if n == COUNT / 3 {
-            if let Some(disrupt) = disrupt.take() {
-                disrupt(&mut cluster.redis);
-            }
+        if n == COUNT / 3
+            && let Some(disrupt) = disrupt.take()
+        {
+            disrupt(&mut cluster.redis);
         }
         sender
             .say(room.id, &format!("m{n}"), &format!("message {n}"))
@@ -480,10 +480,10 @@ async fn a_sigkilled_instances_clients_resume_on_another_with_nothing_lost_or_du
     )
     .await
     {
-        if let tokio_tungstenite::tungstenite::Message::Text(text) = message {
-            if let Ok(ServerFrame::MessagePosted(m)) = serde_json::from_str(text.as_str()) {
-                seqs.push(m.seq.0);
-            }
+        if let tokio_tungstenite::tungstenite::Message::Text(text) = message
+            && let Ok(ServerFrame::MessagePosted(m)) = serde_json::from_str(text.as_str())
+        {
+            seqs.push(m.seq.0);
         }
     }
     drop(killed);
@@ -509,12 +509,10 @@ async fn a_sigkilled_instances_clients_resume_on_another_with_nothing_lost_or_du
                 }
             }
             // Live messages overlapping the backfill are dropped by seq, as the client does.
-            ServerFrame::MessagePosted(m) => {
-                if m.seq.0 > last && seen.insert(m.seq.0) {
-                    assert_eq!(m.seq.0, last + 1, "no gap in live delivery after resuming");
-                    seqs.push(m.seq.0);
-                    last = m.seq.0;
-                }
+            ServerFrame::MessagePosted(m) if m.seq.0 > last && seen.insert(m.seq.0) => {
+                assert_eq!(m.seq.0, last + 1, "no gap in live delivery after resuming");
+                seqs.push(m.seq.0);
+                last = m.seq.0;
             }
             _ => {}
         }

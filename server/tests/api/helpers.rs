@@ -229,16 +229,34 @@ impl TestUser {
             HeaderValue::from_str(&self.cookie).expect("cookie header"),
         );
         let (stream, _) = tokio_tungstenite::connect_async(request).await?;
-        Ok(WsClient { stream })
+        Ok(WsClient {
+            stream,
+            see_presence: false,
+        })
     }
 }
 
 /// A real WebSocket client speaking the protocol.
 pub struct WsClient {
     pub stream: WebSocketStream<MaybeTlsStream<TcpStream>>,
+    /// Whether `status` frames are returned. They arrive whenever someone sharing a room
+    /// connects or disconnects, so tests of anything else skip them; presence tests turn
+    /// this on with [`WsClient::seeing_presence`].
+    see_presence: bool,
 }
 
 impl WsClient {
+    /// This client, returning `status` frames too.
+    #[allow(dead_code)] // used by the presence tests
+    pub fn seeing_presence(mut self) -> Self {
+        self.see_presence = true;
+        self
+    }
+
+    fn skips(&self, frame: &ServerFrame) -> bool {
+        !self.see_presence && matches!(frame, ServerFrame::PresenceChanged { .. })
+    }
+
     pub async fn send(&mut self, frame: &ClientFrame) {
         let text = serde_json::to_string(frame).expect("frame serializes");
         self.send_text(&text).await;
@@ -270,8 +288,11 @@ impl WsClient {
                 .expect("the socket reads");
             match message {
                 Message::Text(text) => {
-                    return serde_json::from_str(text.as_str())
+                    let frame: ServerFrame = serde_json::from_str(text.as_str())
                         .unwrap_or_else(|e| panic!("bad frame {text}: {e}"));
+                    if !self.skips(&frame) {
+                        return frame;
+                    }
                 }
                 Message::Ping(_) | Message::Pong(_) => continue,
                 other => panic!("unexpected message {other:?}"),
@@ -288,9 +309,18 @@ impl WsClient {
         }
     }
 
-    /// Asserts that no frame arrives within `wait`.
+    /// Asserts that no frame (but skipped `status` frames) arrives within `wait`.
     pub async fn expect_silence(&mut self, wait: Duration) {
-        if let Ok(Some(Ok(message))) = tokio::time::timeout(wait, self.stream.next()).await {
+        let deadline = tokio::time::Instant::now() + wait;
+        while let Ok(Some(Ok(message))) =
+            tokio::time::timeout_at(deadline, self.stream.next()).await
+        {
+            if let Message::Text(text) = &message
+                && let Ok(frame) = serde_json::from_str::<ServerFrame>(text.as_str())
+                && self.skips(&frame)
+            {
+                continue;
+            }
             panic!("expected no frame, got {message:?}");
         }
     }

@@ -214,6 +214,8 @@ impl PgCluster {
                 pg = child.id(),
                 dir = server.dir.display()
             );
+            // Never waited for: it outlives this process on purpose.
+            #[allow(clippy::zombie_processes)]
             Command::new("sh")
                 .arg("-c")
                 .arg(watchdog)
