@@ -68,7 +68,7 @@ clippy:
 # The whole suite on SQLite (multi-instance tests always use PostgreSQL + Redis), then the
 # single-instance suite again on PostgreSQL: the same test bodies on both backends.
 test-rust:
-	cargo test --workspace --exclude confab-app
+	cargo test --workspace
 	CONFAB_TEST_DATABASE=postgres cargo test -p confab-server --test api -- --skip cluster::
 
 clean:

@@ -238,18 +238,8 @@ impl Chat {
                 id,
                 seq,
             }),
-            ServerFrame::PresenceChanged { user, online, .. } => {
-                let known = self.store.online.with_untracked(|o| o.contains(&user));
-                if known != online {
-                    self.store.online.update(|o| {
-                        if online {
-                            o.insert(user);
-                        } else {
-                            o.remove(&user);
-                        }
-                    });
-                }
-            }
+            ServerFrame::PresenceChanged { user, online, .. } => self.set_online(user, online),
+            ServerFrame::ReadMarker { room, seq } => self.on_read_marker(room, seq),
             ServerFrame::TypingChanged {
                 room,
                 user,
@@ -474,6 +464,41 @@ impl Chat {
         }
     }
 
+    /// Records whether `user` is online, notifying readers only on a change.
+    fn set_online(self, user: UserId, online: bool) {
+        let known = self.store.online.with_untracked(|o| o.contains(&user));
+        if known != online {
+            self.store.online.update(|o| {
+                if online {
+                    o.insert(user);
+                } else {
+                    o.remove(&user);
+                }
+            });
+        }
+    }
+
+    /// Another tab (or this one) read the room up to `seq`: its unread count follows.
+    fn on_read_marker(self, room: RoomId, seq: Seq) {
+        let behind = self
+            .store
+            .rooms
+            .with_untracked(|r| r.get(&room).is_some_and(|s| s.last_read_seq < seq));
+        if behind {
+            self.store.rooms.update(|rooms| {
+                if let Some(summary) = rooms.get_mut(&room) {
+                    summary.last_read_seq = seq;
+                    summary.last_seq = summary.last_seq.max(seq);
+                }
+            });
+        }
+        // Keeps this tab from telling the server what it already knows.
+        self.book.update_value(|b| {
+            let sent = b.read_sent.entry(room).or_insert(seq);
+            *sent = (*sent).max(seq);
+        });
+    }
+
     fn on_typing(self, room: RoomId, user: UserId, username: String, on: bool) {
         if self.store.me_untracked().is_some_and(|me| me.id == user) {
             return;
@@ -566,6 +591,9 @@ impl Chat {
         spawn_local(async move {
             match api::rooms().await {
                 Ok(list) => {
+                    for peer in list.iter().filter_map(|r| r.peer.as_ref()) {
+                        self.set_online(peer.id, peer.online);
+                    }
                     self.store.rooms.update(|rooms| {
                         let old = std::mem::take(rooms);
                         for mut summary in list {
@@ -747,9 +775,14 @@ impl Chat {
     fn load_members(self, room: RoomId) {
         spawn_local(async move {
             match api::members(room).await {
-                Ok(members) => self.store.members.update(|m| {
-                    m.insert(room, members);
-                }),
+                Ok(members) => {
+                    for member in &members {
+                        self.set_online(member.id, member.online);
+                    }
+                    self.store.members.update(|m| {
+                        m.insert(room, members);
+                    });
+                }
                 Err(err) if err.code == ErrorCode::NotAMember => self.forget_room(room),
                 Err(_) => {}
             }

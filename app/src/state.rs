@@ -711,6 +711,7 @@ mod tests {
             kind,
             last_seq: Seq(0),
             last_read_seq: Seq(0),
+            peer: None,
         };
         let rooms = BTreeMap::from([
             (RoomId(1), room(1, "zeta", RoomKind::Group)),
