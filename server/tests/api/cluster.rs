@@ -58,7 +58,7 @@ impl Cluster {
     }
 }
 
-async fn wait_ready(address: SocketAddr) {
+pub async fn wait_ready(address: SocketAddr) {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         let ready = reqwest::get(format!("http://{address}/readyz"))
@@ -84,7 +84,7 @@ async fn next_message(ws: &mut WsClient) -> MessagePosted {
 }
 
 /// Waits until a subscription for `channel` is (or is no longer) on Redis.
-async fn wait_for_channel(redis: &RedisServer, channel: &str, present: bool) {
+pub async fn wait_for_channel(redis: &RedisServer, channel: &str, present: bool) {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let channels = redis
@@ -368,17 +368,28 @@ async fn joining_on_one_instance_is_announced_to_the_users_sockets_on_another() 
 }
 
 /// A `confab` process, so it can be SIGKILLed.
-struct ServerProcess {
-    child: Child,
-    address: SocketAddr,
+pub struct ServerProcess {
+    pub child: Child,
+    pub address: SocketAddr,
 }
 
 impl ServerProcess {
-    fn spawn(
+    pub fn spawn(
         database_url: &str,
         redis_url: &str,
         data_dir: &std::path::Path,
         instance: &str,
+    ) -> Self {
+        Self::spawn_with(database_url, redis_url, data_dir, instance, &[])
+    }
+
+    /// Like [`ServerProcess::spawn`], with more command-line arguments.
+    pub fn spawn_with(
+        database_url: &str,
+        redis_url: &str,
+        data_dir: &std::path::Path,
+        instance: &str,
+        extra: &[&str],
     ) -> Self {
         let port = free_port();
         let child = Command::new(env!("CARGO_BIN_EXE_confab"))
@@ -393,6 +404,7 @@ impl ServerProcess {
             ])
             .arg("--data-dir")
             .arg(data_dir)
+            .args(extra)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -412,6 +424,16 @@ impl ServerProcess {
             .and_then(|l| l.split_whitespace().nth(1))
             .and_then(|v| v.parse().ok())
             .unwrap_or(0)
+    }
+}
+
+impl ServerProcess {
+    /// Kills the process with SIGKILL, as a crash would, and reaps it.
+    pub fn kill_hard(mut self) {
+        let _ = Command::new("kill")
+            .args(["-KILL", &self.child.id().to_string()])
+            .status();
+        let _ = self.child.wait();
     }
 }
 

@@ -247,7 +247,6 @@ pub struct WsClient {
 
 impl WsClient {
     /// This client, returning `status` frames too.
-    #[allow(dead_code)] // used by the presence tests
     pub fn seeing_presence(mut self) -> Self {
         self.see_presence = true;
         self

@@ -11,6 +11,7 @@ mod cluster;
 mod concurrency;
 mod helpers;
 mod history;
+mod presence;
 mod rooms;
 mod services;
 mod storage;
