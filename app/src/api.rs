@@ -8,9 +8,9 @@
 
 use confab_protocol::api::{
     CreateRoom, Credentials, DirectoryRoom, HistoryPage, HistoryQuery, Member, RoomSummary,
-    UserSummary,
+    StartDirect, UserSummary,
 };
-use confab_protocol::{ApiError, ErrorCode, RoomId};
+use confab_protocol::{ApiError, ErrorCode, RoomId, UserId};
 use gloo_net::http::{Request, Response};
 use serde::de::DeserializeOwned;
 
@@ -65,6 +65,17 @@ pub async fn leave_room(room: RoomId) -> Result<(), ApiError> {
 /// `GET /api/rooms/{id}/members`.
 pub async fn members(room: RoomId) -> Result<Vec<Member>, ApiError> {
     json(Request::get(&format!("/api/rooms/{room}/members")).build()).await
+}
+
+/// `POST /api/rooms/direct`: the direct conversation with `user`, created on first use.
+pub async fn start_direct(user: UserId) -> Result<RoomSummary, ApiError> {
+    json(Request::post("/api/rooms/direct").json(&StartDirect { user })).await
+}
+
+/// `GET /api/users?q=…`: other users whose name starts with `prefix`.
+pub async fn search_users(prefix: &str) -> Result<Vec<UserSummary>, ApiError> {
+    let query = String::from(js_sys::encode_uri_component(prefix));
+    json(Request::get(&format!("/api/users?q={query}")).build()).await
 }
 
 /// `GET /api/rooms/{id}/messages`: a page of history, ascending by seq.

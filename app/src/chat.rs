@@ -254,6 +254,9 @@ impl Chat {
                 has_more,
             } => self.on_history(room, messages, has_more),
             ServerFrame::RoomJoined { room } => {
+                if let Some(peer) = &room.peer {
+                    self.set_online(peer.id, peer.online);
+                }
                 self.store.rooms.update(|rooms| {
                     rooms.insert(room.id, room);
                 });
@@ -810,6 +813,24 @@ impl Chat {
             rooms.insert(id, summary);
         });
         self.open_room(id);
+    }
+
+    /// Opens the direct conversation with `user` (created on first use; it appears in the
+    /// other user's room list by itself). The error is for the form.
+    pub async fn start_direct(self, user: UserId) -> Result<(), String> {
+        let summary = api::start_direct(user).await.map_err(|e| e.message)?;
+        if let Some(peer) = &summary.peer {
+            self.set_online(peer.id, peer.online);
+        }
+        self.add_room(summary);
+        Ok(())
+    }
+
+    /// Other users whose name starts with `prefix`, to start a conversation with.
+    pub async fn search_users(self, prefix: String) -> Result<Vec<UserSummary>, String> {
+        api::search_users(prefix.trim())
+            .await
+            .map_err(|e| e.message)
     }
 
     /// Leaves a room.

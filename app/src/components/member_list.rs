@@ -1,7 +1,9 @@
-//! The members of the open room, online ones first, each with a presence dot.
+//! The members of the open room, online ones first, each with a presence dot and a way
+//! to message them directly.
 
 use confab_protocol::RoomId;
 use leptos::prelude::*;
+use leptos::task::spawn_local;
 
 use crate::chat::use_chat;
 
@@ -11,24 +13,33 @@ pub fn MemberList(
     /// The room shown.
     room: RoomId,
 ) -> impl IntoView {
-    let store = use_chat().store;
+    let chat = use_chat();
+    let store = chat.store;
+    let message = move |user| {
+        spawn_local(async move {
+            if let Err(message) = chat.start_direct(user).await {
+                store.notice.set(Some(message));
+            }
+        });
+    };
     let members = move || {
         let me = store.me().map(|u| u.id);
-        let mut list: Vec<(String, bool, bool)> = store.members.with(|m| {
-            m.get(&room)
-                .map(|members| {
-                    members
-                        .iter()
-                        .map(|member| {
-                            let mine = Some(member.id) == me;
-                            let online = mine || store.online.with(|o| o.contains(&member.id));
-                            (member.username.clone(), online, mine)
-                        })
-                        .collect()
-                })
-                .unwrap_or_default()
-        });
-        list.sort_by_cached_key(|(name, online, _)| (!online, name.to_lowercase()));
+        let mut list: Vec<(confab_protocol::UserId, String, bool, bool)> =
+            store.members.with(|m| {
+                m.get(&room)
+                    .map(|members| {
+                        members
+                            .iter()
+                            .map(|member| {
+                                let mine = Some(member.id) == me;
+                                let online = mine || store.online.with(|o| o.contains(&member.id));
+                                (member.id, member.username.clone(), online, mine)
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default()
+            });
+        list.sort_by_cached_key(|(_, name, online, _)| (!online, name.to_lowercase()));
         list
     };
     view! {
@@ -48,13 +59,24 @@ pub fn MemberList(
                 <For
                     each=members
                     key=|member| member.clone()
-                    children=move |(name, online, mine)| {
+                    children=move |(id, name, online, mine)| {
+                        let label = format!("Message {name}");
                         view! {
                             <li class="member" class:online=online>
                                 <span class="presence" aria-hidden="true"></span>
                                 <span class="member-name">{name}</span>
                                 {mine.then(|| view! { <span class="you">"(you)"</span> })}
                                 <span class="sr-only">{if online { ", online" } else { ", offline" }}</span>
+                                {(!mine).then(|| view! {
+                                    <button
+                                        type="button"
+                                        class="link small member-message"
+                                        aria-label=label
+                                        on:click=move |_| message(id)
+                                    >
+                                        "Message"
+                                    </button>
+                                })}
                             </li>
                         }
                     }

@@ -12,6 +12,7 @@ pub mod message_list;
 pub mod message_row;
 pub mod notice;
 pub mod pending_row;
+pub mod people_search;
 pub mod room_directory;
 pub mod room_link;
 pub mod room_list;

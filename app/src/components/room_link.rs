@@ -1,7 +1,8 @@
-//! One entry of the room list: a link that opens the room, with its unread badge.
+//! One entry of the room list: a link that opens the room, with its unread badge, and for
+//! a direct conversation the other user's presence dot.
 
-use confab_protocol::RoomId;
 use confab_protocol::api::{RoomKind, RoomSummary};
+use confab_protocol::{RoomId, UserId};
 use leptos::prelude::*;
 
 use crate::chat::use_chat;
@@ -15,6 +16,8 @@ pub fn RoomLink(
     name: String,
     /// Group or direct.
     kind: RoomKind,
+    /// A direct room's other user.
+    peer: Option<UserId>,
 ) -> impl IntoView {
     let chat = use_chat();
     let store = chat.store;
@@ -27,9 +30,29 @@ pub fn RoomLink(
             .rooms
             .with(|r| r.get(&id).map_or(0, RoomSummary::unread))
     };
-    let sigil = match kind {
-        RoomKind::Group => "#",
-        RoomKind::Direct => "@",
+    let peer_online = move || peer.is_some_and(|p| store.online.with(|o| o.contains(&p)));
+    let sigil = match (kind, peer) {
+        (RoomKind::Direct, Some(_)) => view! {
+            <span class="room-sigil" class:online=peer_online aria-hidden="true">
+                <span class="presence"></span>
+            </span>
+        }
+        .into_any(),
+        (RoomKind::Direct, None) => {
+            view! { <span class="room-sigil" aria-hidden="true">"@"</span> }.into_any()
+        }
+        (RoomKind::Group, _) => {
+            view! { <span class="room-sigil" aria-hidden="true">"#"</span> }.into_any()
+        }
+    };
+    let presence_text = move || {
+        peer.map(|_| {
+            if peer_online() {
+                ", online"
+            } else {
+                ", offline"
+            }
+        })
     };
     view! {
         <li>
@@ -44,8 +67,9 @@ pub fn RoomLink(
                     chat.open_room(id);
                 }
             >
-                <span class="room-sigil" aria-hidden="true">{sigil}</span>
+                {sigil}
                 <span class="room-name">{name}</span>
+                <span class="sr-only">{presence_text}</span>
                 {move || {
                     let n = unread();
                     (n > 0)

@@ -15,7 +15,7 @@ pub fn RoomList() -> impl IntoView {
         store.rooms.with(|r| {
             sorted_rooms(r)
                 .into_iter()
-                .map(|s| (s.id, s.name, s.kind))
+                .map(|s| (s.id, s.name, s.kind, s.peer.map(|p| p.id)))
                 .collect::<Vec<_>>()
         })
     });
@@ -30,7 +30,7 @@ pub fn RoomList() -> impl IntoView {
                     <For
                         each=move || rooms.get()
                         key=|room| room.clone()
-                        children=move |(id, name, kind)| view! { <RoomLink id name kind /> }
+                        children=move |(id, name, kind, peer)| view! { <RoomLink id name kind peer /> }
                     />
                 </ul>
             </Show>

@@ -1,9 +1,11 @@
-//! The sidebar: the user's rooms, creating and finding rooms, and who is signed in.
+//! The sidebar: the user's rooms, creating and finding rooms, finding people to message,
+//! and who is signed in.
 
 use leptos::prelude::*;
 
 use crate::chat::use_chat;
 use crate::components::create_room::CreateRoom;
+use crate::components::people_search::PeopleSearch;
 use crate::components::room_directory::RoomDirectory;
 use crate::components::room_list::RoomList;
 
@@ -36,6 +38,7 @@ pub fn Sidebar() -> impl IntoView {
             <div class="sidebar-scroll">
                 <RoomList />
                 <RoomDirectory />
+                <PeopleSearch />
                 <CreateRoom />
             </div>
             <footer class="me">
