@@ -45,8 +45,8 @@ server-release:
 cluster: tools client server-release test-deps
 	./scripts/cluster.sh
 
-## test: formatting, lints, every Rust test (then the browser tests, once they exist)
-test: test-deps fmt-check clippy test-rust
+## test: formatting, lints, every Rust test, then the browser tests
+test: test-deps fmt-check clippy test-rust e2e
 
 ## test-deps: the services the tests start for themselves
 test-deps:
@@ -71,6 +71,21 @@ test-rust:
 	cargo test --workspace
 	CONFAB_TEST_DATABASE=postgres cargo test -p confab-server --test api -- --skip cluster::
 
+## e2e: the Playwright suite (e2e/) in Debian's Chromium against two release instances
+# The suite starts its own Redis, PostgreSQL and instances. E2E_ARGS goes to Playwright,
+# e.g. `make e2e E2E_ARGS=tests/chat.spec.ts` or `E2E_ARGS=--headed`.
+E2E_ARGS ?=
+e2e: tools test-deps client server-release e2e/node_modules/.package-lock.json
+	cd e2e && npx tsc --noEmit && npx playwright test $(E2E_ARGS)
+
+# npm ci when node_modules is missing or older than the lockfile. Never a browser download:
+# the suite runs Debian's Chromium.
+e2e/node_modules/.package-lock.json: e2e/package.json e2e/package-lock.json
+	@node -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 20 ? 0 : 1)' 2>/dev/null \
+		|| { echo "the e2e suite needs Node.js 20 or newer (node --version: $$(node --version 2>&1))" >&2; exit 1; }
+	cd e2e && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund
+	@touch $@
+
 clean:
 	cargo clean
-	rm -rf dist
+	rm -rf dist e2e/node_modules e2e/test-results e2e/playwright-report e2e/.tmp

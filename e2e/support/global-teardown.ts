@@ -1,0 +1,10 @@
+// After the run (the workers, and with them every service, have stopped): remove the run's
+// folder, unless CONFAB_E2E_KEEP is set to look at the services' logs. A failed test has
+// the logs of what it caused attached to its report already.
+
+import fs from 'node:fs';
+
+export default function globalTeardown(): void {
+  const runDir = process.env.CONFAB_E2E_RUN_DIR;
+  if (runDir && !process.env.CONFAB_E2E_KEEP) fs.rmSync(runDir, { recursive: true, force: true });
+}
