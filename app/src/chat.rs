@@ -11,7 +11,9 @@
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
-use confab_protocol::api::{Credentials, DirectoryRoom, HistoryQuery, RoomSummary, UserSummary};
+use confab_protocol::api::{
+    Credentials, DirectoryRoom, HistoryQuery, Member, RoomSummary, UserSummary,
+};
 use confab_protocol::limits::{check_message_body, check_room_name};
 use confab_protocol::{
     ApiError, ClientFrame, ClientMsgId, ErrorCode, MessagePosted, PROTOCOL_VERSION, RoomId, Seq,
@@ -262,6 +264,8 @@ impl Chat {
                 });
             }
             ServerFrame::RoomLeft { room } => self.forget_room(room),
+            ServerFrame::MemberJoined { room, member } => self.on_member_joined(room, member),
+            ServerFrame::MemberLeft { room, user } => self.on_member_left(room, user),
             ServerFrame::Error {
                 code,
                 message,
@@ -465,6 +469,38 @@ impl Chat {
         if !matches!(frame.as_str(), "typing" | "read" | "ping") {
             self.store.notice.set(Some(message));
         }
+    }
+
+    /// Someone joined a room of ours: its member list (when loaded) gains them.
+    fn on_member_joined(self, room: RoomId, member: Member) {
+        self.set_online(member.id, member.online);
+        let missing = self.store.members.with_untracked(|m| {
+            m.get(&room)
+                .is_some_and(|list| !list.iter().any(|known| known.id == member.id))
+        });
+        if missing {
+            self.store.members.update(|m| {
+                if let Some(list) = m.get_mut(&room) {
+                    list.push(member);
+                }
+            });
+        }
+    }
+
+    /// Someone left a room of ours.
+    fn on_member_left(self, room: RoomId, user: UserId) {
+        let listed = self.store.members.with_untracked(|m| {
+            m.get(&room)
+                .is_some_and(|list| list.iter().any(|known| known.id == user))
+        });
+        if listed {
+            self.store.members.update(|m| {
+                if let Some(list) = m.get_mut(&room) {
+                    list.retain(|known| known.id != user);
+                }
+            });
+        }
+        self.clear_typist(room, user);
     }
 
     /// Records whether `user` is online, notifying readers only on a change.

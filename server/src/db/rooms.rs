@@ -259,10 +259,11 @@ pub async fn get(db: &Db, room: RoomId) -> Result<Option<RoomInfo>, sqlx::Error>
     .transpose()
 }
 
-/// Adds a member; `false` when they were one already. New members start with everything
-/// before their arrival marked read.
+/// Adds a member; returns when they joined, or `None` when they were one already. New
+/// members start with everything before their arrival marked read.
 #[tracing::instrument(skip(db))]
-pub async fn join(db: &Db, room: RoomId, user: UserId) -> Result<bool, sqlx::Error> {
+pub async fn join(db: &Db, room: RoomId, user: UserId) -> Result<Option<UnixMillis>, sqlx::Error> {
+    let joined_at = now();
     let result = sqlx::query(
         "INSERT INTO memberships (room_id, user_id, joined_at, last_read_seq)
          SELECT id, $2, $3, last_seq FROM rooms WHERE id = $1
@@ -270,10 +271,10 @@ pub async fn join(db: &Db, room: RoomId, user: UserId) -> Result<bool, sqlx::Err
     )
     .bind(room.0)
     .bind(user.0)
-    .bind(now().0)
+    .bind(joined_at.0)
     .execute(db.writer())
     .await?;
-    Ok(result.rows_affected() > 0)
+    Ok((result.rows_affected() > 0).then_some(joined_at))
 }
 
 /// Removes a member; `false` when they were not one.

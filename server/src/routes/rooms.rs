@@ -9,7 +9,7 @@ use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use confab_protocol::api::{
     CreateRoom, DirectoryRoom, HistoryPage, HistoryQuery, Member, RoomKind, RoomSummary,
-    StartDirect,
+    StartDirect, UserSummary,
 };
 use confab_protocol::{BusTarget, ErrorCode, RoomId, ServerFrame, UserId, limits};
 
@@ -135,14 +135,17 @@ async fn create_room(
 }
 
 /// Joins `user` to a group room and, when they were not a member yet, tells all their
-/// connections (`room_joined`). Returns the room and whether the membership is new.
-/// Shared by the HTTP route and the WebSocket `join` frame.
+/// connections (`room_joined`) and the room's members (`member_joined`). Returns the room
+/// and whether the membership is new. Shared by the HTTP route and the WebSocket `join`
+/// frame.
 pub async fn join(
     db: &Db,
     realtime: &Realtime,
-    user: UserId,
+    presence: &Presence,
+    joiner: &UserSummary,
     room: RoomId,
 ) -> Result<(RoomSummary, bool), AppError> {
+    let user = joiner.id;
     let info = db::rooms::get(db, room)
         .await?
         .ok_or(AppError::from(ErrorCode::RoomNotFound))?;
@@ -154,19 +157,33 @@ pub async fn join(
             None => Err(ErrorCode::NotAMember.into()),
         };
     }
-    let joined_now = db::rooms::join(db, room, user).await?;
+    let joined_at = db::rooms::join(db, room, user).await?;
     let summary = db::rooms::summary(db, user, room)
         .await?
         .ok_or(AppError::from(ErrorCode::RoomNotFound))?;
-    if joined_now {
+    if let Some(joined_at) = joined_at {
         realtime.publish(
             BusTarget::User(user),
             ServerFrame::RoomJoined {
                 room: summary.clone(),
             },
         );
+        let online = presence.online(&[user]).await.contains(&user);
+        realtime.publish(
+            BusTarget::Room(room),
+            ServerFrame::MemberJoined {
+                room,
+                member: Member {
+                    id: user,
+                    username: joiner.username.clone(),
+                    joined_at,
+                    online,
+                    last_seen: None,
+                },
+            },
+        );
     }
-    Ok((summary, joined_now))
+    Ok((summary, joined_at.is_some()))
 }
 
 /// Removes `user` from a room and tells all their connections.
@@ -187,6 +204,10 @@ pub async fn leave(
         return Err(ErrorCode::NotAMember.into());
     }
     realtime.publish(BusTarget::User(user), ServerFrame::RoomLeft { room });
+    realtime.publish(
+        BusTarget::Room(room),
+        ServerFrame::MemberLeft { room, user },
+    );
     Ok(())
 }
 
@@ -194,10 +215,11 @@ pub async fn leave(
 async fn join_room(
     State(db): State<Db>,
     State(realtime): State<Realtime>,
+    State(presence): State<Presence>,
     current: CurrentSession,
     Path(room): Path<i64>,
 ) -> Result<axum::Json<RoomSummary>, AppError> {
-    let (summary, _) = join(&db, &realtime, current.user.id, RoomId(room)).await?;
+    let (summary, _) = join(&db, &realtime, &presence, &current.user, RoomId(room)).await?;
     Ok(axum::Json(summary))
 }
 

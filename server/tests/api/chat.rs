@@ -195,6 +195,15 @@ async fn joining_over_the_socket_starts_delivery_and_leaving_stops_it() {
             other => panic!("expected room_joined, got {other:?}"),
         }
     }
+    // Every member's connection, the joiner's included, hears of the new member once.
+    for ws in [&mut a, &mut b, &mut b2] {
+        match ws.next_frame().await {
+            ServerFrame::MemberJoined { room: r, member } => {
+                assert_eq!((r, member.id), (room.id, bob.user.id));
+            }
+            other => panic!("expected member_joined, got {other:?}"),
+        }
+    }
     // Joining again is harmless and answers only the asking connection.
     b.send(&ClientFrame::JoinRoom { room: room.id }).await;
     assert!(matches!(
@@ -216,6 +225,13 @@ async fn joining_over_the_socket_starts_delivery_and_leaving_stops_it() {
         b2.next_frame().await,
         ServerFrame::RoomLeft { room: room.id }
     );
+    let left = a
+        .next_matching(|f| match f {
+            ServerFrame::MemberLeft { room, user } => Some((room, user)),
+            _ => None,
+        })
+        .await;
+    assert_eq!(left, (room.id, bob.user.id));
     a.say(room.id, "a-2", "bye").await;
     next_message(&mut a).await;
     b.expect_silence(Duration::from_millis(300)).await;

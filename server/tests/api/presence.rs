@@ -524,3 +524,40 @@ async fn reading_in_one_tab_clears_the_count_in_the_users_tabs_on_every_instance
     assert_eq!(markers, [Seq(2), Seq(3)]);
     assert_eq!(unread(rooms(&bob.via(a)).await), 0);
 }
+
+// ---- member lists ----------------------------------------------------------------------
+
+#[tokio::test]
+async fn joining_and_leaving_a_room_updates_its_members_live_with_their_presence() {
+    let cluster = spawn_cluster(2).await;
+    let [a, b] = [0, 1].map(|i| cluster.apps[i].address);
+    let alice = cluster.apps[0].register("alice").await;
+    let bob = cluster.apps[0].register("bob").await.via(b);
+    let room = alice.create_room("general").await.id;
+    let mut watcher = alice.via(a).connect().await;
+    let _bob_online = bob.connect().await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    bob.join(room).await;
+    let (in_room, member) = watcher
+        .next_matching(|f| match f {
+            ServerFrame::MemberJoined { room, member } => Some((room, member)),
+            _ => None,
+        })
+        .await;
+    assert_eq!(in_room, room);
+    assert_eq!(
+        (member.id, member.username.as_str(), member.online),
+        (bob.user.id, bob.user.username.as_str(), true)
+    );
+
+    let left = bob.post_empty(&format!("/api/rooms/{room}/leave")).await;
+    assert_eq!(left.status(), StatusCode::NO_CONTENT);
+    let gone = watcher
+        .next_matching(|f| match f {
+            ServerFrame::MemberLeft { room, user } => Some((room, user)),
+            _ => None,
+        })
+        .await;
+    assert_eq!(gone, (room, bob.user.id));
+}
