@@ -28,8 +28,6 @@ export const test = base.extend<{ person: Person; dialogs: string[] }, { cluster
       const cluster = await Cluster.start(dir);
       await use(cluster);
       await cluster.stop();
-      // The logs stay with the run; the databases go.
-      fs.rmSync(path.join(dir, 'pg'), { recursive: true, force: true });
     },
     { scope: 'worker', timeout: 90_000 },
   ],

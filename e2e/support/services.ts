@@ -214,7 +214,20 @@ export async function startRedis(dir: string): Promise<{ service: Service; url: 
 
 /// Our own PostgreSQL: initdb into `dir`, the server on a free port with fsync off, and an
 /// empty `confab` database.
-export async function startPostgres(dir: string): Promise<{ service: Service; url: string }> {
+/// When root, the cluster's folder belongs to `postgres`, who must be able to reach it: if
+/// some parent of `wanted` is closed to others (a checkout under /root, say), the cluster
+/// goes to a folder of its own under /tmp instead.
+export function postgresDir(wanted: string): string {
+  if (!isRoot) return wanted;
+  for (let dir = path.dirname(wanted); ; dir = path.dirname(dir)) {
+    if (fs.existsSync(dir) && (fs.statSync(dir).mode & 0o001) === 0) {
+      return fs.mkdtempSync('/tmp/confab-e2e-pg-');
+    }
+    if (dir === path.dirname(dir)) return wanted;
+  }
+}
+
+export async function startPostgres(dir: string, logFile: string): Promise<{ service: Service; url: string }> {
   const bin = postgresBinDir();
   const port = await freePort();
   const data = path.join(dir, 'data');
@@ -231,11 +244,11 @@ export async function startPostgres(dir: string): Promise<{ service: Service; ur
   }
 
   const [postgres, pgArgs] = asPostgres(path.join(bin, 'postgres'), [
-    '-D', data, '-p', String(port), '-k', dir,
-    '-c', 'listen_addresses=127.0.0.1',
+    // TCP on loopback only: no Unix socket (its path could outgrow the 107-byte limit).
+    '-D', data, '-p', String(port),
+    '-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=',
     '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off',
   ]);
-  const logFile = path.join(path.dirname(dir), 'postgres.log');
   const service = new Service('postgres', postgres, pgArgs, logFile, { stopSignal: 'SIGINT', cwd: dir });
   service.start();
   const psql = (sql: string) =>
@@ -251,6 +264,8 @@ export async function startPostgres(dir: string): Promise<{ service: Service; ur
 /// One Confab instance: the release binary serving dist/ on its own port.
 export class Instance {
   readonly service: Service;
+  /// Called after every (re)start, once ready.
+  onStarted: () => void = () => {};
 
   private constructor(
     readonly id: string,
@@ -298,6 +313,7 @@ export class Instance {
       const res = await fetch(`${this.url}/readyz`, { signal: AbortSignal.timeout(2_000) });
       return res.ok;
     });
+    this.onStarted();
   }
 
   /// SIGTERM (graceful: sockets close with 1001) and wait for the process to exit.
@@ -317,6 +333,7 @@ export class Cluster {
     readonly dir: string,
     readonly redis: Service,
     readonly postgres: Service,
+    private readonly pgDir: string,
     readonly a: Instance,
     readonly b: Instance,
   ) {}
@@ -324,10 +341,12 @@ export class Cluster {
   static async start(dir: string): Promise<Cluster> {
     fs.mkdirSync(dir, { recursive: true, mode: 0o755 });
     const started: Service[] = [];
+    let pgDir: string | undefined;
     try {
       const redis = await startRedis(path.join(dir, 'redis'));
       started.push(redis.service);
-      const pg = await startPostgres(path.join(dir, 'pg'));
+      pgDir = postgresDir(path.join(dir, 'pg'));
+      const pg = await startPostgres(pgDir, path.join(dir, 'postgres.log'));
       started.push(pg.service);
       const common = { dir, databaseUrl: pg.url, redisUrl: redis.url };
       // One at a time: both migrate the same database at start.
@@ -335,11 +354,16 @@ export class Cluster {
       started.push(a.service);
       const b = await Instance.create({ id: 'e2e-b', ...common });
       started.push(b.service);
-      const cluster = new Cluster(dir, redis.service, pg.service, a, b);
-      fs.writeFileSync(path.join(dir, 'services.json'), JSON.stringify(cluster.describe(), null, 2));
+      const cluster = new Cluster(dir, redis.service, pg.service, pgDir, a, b);
+      // services.json: pids, command lines and logs, kept current across restarts.
+      const describe = () =>
+        fs.writeFileSync(path.join(dir, 'services.json'), JSON.stringify(cluster.describe(), null, 2));
+      a.onStarted = b.onStarted = describe;
+      describe();
       return cluster;
     } catch (err) {
       for (const service of started.reverse()) await service.stop().catch(() => {});
+      if (pgDir) fs.rmSync(pgDir, { recursive: true, force: true });
       throw err;
     }
   }
@@ -360,12 +384,14 @@ export class Cluster {
   }
 
   /// Stops the instances first (they hold connections to the others), then Redis and
-  /// PostgreSQL; every stop is attempted even when one fails.
+  /// PostgreSQL, every stop attempted even when one fails; then drops the database files
+  /// (the logs stay in the run's folder).
   async stop(): Promise<void> {
     const errors: unknown[] = [];
     for (const service of this.services) {
       await service.stop().catch((err) => errors.push(err));
     }
     if (errors.length > 0) throw new AggregateError(errors, 'some services did not stop');
+    fs.rmSync(this.pgDir, { recursive: true, force: true });
   }
 }
