@@ -34,10 +34,10 @@ export class ChatUser {
 
   // ---- what is on screen ---------------------------------------------------------
 
-  /// The connection banner ("Connecting…", "Online", "Reconnecting…"): the chat screen's
-  /// only status region.
+  /// The connection banner: the status region saying "Connecting…", "Online",
+  /// "Reconnecting…" or "Offline" (it has no name of its own to find it by).
   get banner(): Locator {
-    return this.page.getByRole('status');
+    return this.page.getByRole('status').filter({ hasText: /^(Connecting…|Online|Reconnecting…|Offline)$/ });
   }
 
   /// The open room's message log.
