@@ -237,6 +237,7 @@ impl Timeline {
             body: pending.body,
             sent_at: now,
             client_msg_id: Some(pending.client_msg_id),
+            file: None,
         });
     }
 
@@ -507,6 +508,7 @@ mod tests {
             body: format!("message {seq}"),
             sent_at: UnixMillis(1_796_300_000_000 + seq * 1000),
             client_msg_id: None,
+            file: None,
         }
     }
 

@@ -151,6 +151,15 @@ pub struct HistoryQuery {
     pub limit: Option<u32>,
 }
 
+/// Query of `POST /api/rooms/{id}/files` (the body is the file's bytes).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UploadQuery {
+    /// The file's name on the uploader's side; cleaned by `limits::clean_file_name` and
+    /// kept as metadata only.
+    #[serde(default)]
+    pub name: String,
+}
+
 /// A page of history, ascending by seq.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HistoryPage {

@@ -50,6 +50,16 @@ pub enum ErrorCode {
     RoomNameTaken,
     /// No user has this id.
     UserNotFound,
+    /// The upload is larger than the server's size cap (`--max-upload-bytes`).
+    FileTooLarge,
+    /// The upload has no bytes.
+    EmptyFile,
+    /// The file name is missing or has nothing left once cleaned (see
+    /// `limits::clean_file_name`).
+    InvalidFileName,
+    /// The upload ended before all its bytes arrived (the client went away or sent less
+    /// than it announced), or stalled; nothing was kept.
+    UploadAborted,
     /// A direct conversation needs another user than yourself.
     DirectWithSelf,
     /// The HTTP request body or query is malformed.
@@ -87,6 +97,10 @@ impl ErrorCode {
             Self::InvalidRoomName => "invalid_room_name",
             Self::RoomNameTaken => "room_name_taken",
             Self::UserNotFound => "user_not_found",
+            Self::FileTooLarge => "file_too_large",
+            Self::EmptyFile => "empty_file",
+            Self::InvalidFileName => "invalid_file_name",
+            Self::UploadAborted => "upload_aborted",
             Self::DirectWithSelf => "direct_with_self",
             Self::BadRequest => "bad_request",
             Self::NotFound => "not_found",
@@ -121,6 +135,10 @@ impl ErrorCode {
             Self::InvalidRoomName => "room names are 1-64 characters without control characters",
             Self::RoomNameTaken => "a room with that name exists",
             Self::UserNotFound => "no such user",
+            Self::FileTooLarge => "the file is larger than this server accepts",
+            Self::EmptyFile => "the file is empty",
+            Self::InvalidFileName => "the file needs a name",
+            Self::UploadAborted => "the upload ended before all of the file arrived",
             Self::DirectWithSelf => "a direct conversation needs another user",
             Self::BadRequest => "the request is malformed",
             Self::NotFound => "not found",
@@ -182,6 +200,10 @@ mod tests {
             ErrorCode::InvalidRoomName,
             ErrorCode::RoomNameTaken,
             ErrorCode::UserNotFound,
+            ErrorCode::FileTooLarge,
+            ErrorCode::EmptyFile,
+            ErrorCode::InvalidFileName,
+            ErrorCode::UploadAborted,
             ErrorCode::DirectWithSelf,
             ErrorCode::BadRequest,
             ErrorCode::NotFound,

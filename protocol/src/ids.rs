@@ -83,3 +83,27 @@ impl fmt::Display for InstanceId {
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct UploadId(pub String);
+
+/// A stored file, named by the server: 32 lowercase hex characters (128 random bits).
+/// It is also the file's storage key, so nothing a client says ever becomes a path; and it
+/// equals the [`UploadId`] of the upload that stored it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct FileId(pub String);
+
+impl FileId {
+    /// Whether this is a well-formed file id (32 lowercase hex characters).
+    pub fn is_valid(&self) -> bool {
+        self.0.len() == 32
+            && self
+                .0
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    }
+}
+
+impl fmt::Display for FileId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}

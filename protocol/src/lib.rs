@@ -17,8 +17,12 @@ pub mod limits;
 
 pub use bus::{BusEnvelope, BusTarget};
 pub use error::{ApiError, ErrorCode};
-pub use frames::{ClientFrame, DecodeError, FileStage, MessageKind, MessagePosted, ServerFrame};
-pub use ids::{ClientMsgId, InstanceId, MessageId, RoomId, Seq, UnixMillis, UploadId, UserId};
+pub use frames::{
+    ClientFrame, DecodeError, FileRef, FileStage, MessageKind, MessagePosted, ServerFrame,
+};
+pub use ids::{
+    ClientMsgId, FileId, InstanceId, MessageId, RoomId, Seq, UnixMillis, UploadId, UserId,
+};
 
 /// Version of this protocol. The server announces it in `welcome`; a client built for a
 /// different version reloads instead of guessing at frames it does not know.

@@ -84,9 +84,104 @@ pub fn check_room_name(name: &str) -> Result<(), ErrorCode> {
     }
 }
 
+/// Longest file name kept, in characters; longer names are shortened by
+/// [`clean_file_name`].
+pub const MAX_FILE_NAME_CHARS: usize = 255;
+
+/// Longest extension [`clean_file_name`] keeps when it shortens a name.
+const MAX_KEPT_EXTENSION_CHARS: usize = 16;
+
+/// The MIME types the server serves inline, so clients may show them as images: raster
+/// formats browsers decode without running anything. Every other file (SVG and HTML
+/// included) is served as an attachment.
+pub const INLINE_IMAGE_TYPES: [&str; 4] = ["image/png", "image/jpeg", "image/gif", "image/webp"];
+
+/// Cleans a file name a client sent into the name that is stored and shown. The name is
+/// metadata only — files are stored under generated ids — and always shown as text.
+/// - Path separators (`/` and `\`) become `_`, so a name never names a directory:
+///   `../../etc/passwd` is kept as `.._.._etc_passwd`.
+/// - Control characters (C0 and C1, tab and newline too, and DEL) are removed, and so are
+///   the invisible bidirectional controls that can make `gnp.exe` read as `exe.png`.
+/// - Surrounding whitespace is trimmed.
+/// - A name longer than [`MAX_FILE_NAME_CHARS`] is shortened, keeping its extension when
+///   that is short.
+/// - Anything else — HTML such as `<b>`, quotes, emoji, any script — is kept as given.
+///
+/// A name with nothing left, or only dots (`.`, `..`), is refused with
+/// [`ErrorCode::InvalidFileName`].
+pub fn clean_file_name(raw: &str) -> Result<String, ErrorCode> {
+    let cleaned: String = raw
+        .chars()
+        .filter(|c| !c.is_control() && !is_bidi_control(*c))
+        .map(|c| if c == '/' || c == '\\' { '_' } else { c })
+        .collect();
+    let name = cleaned.trim();
+    if name.chars().all(|c| c == '.' || c.is_whitespace()) {
+        return Err(ErrorCode::InvalidFileName);
+    }
+    if name.chars().count() <= MAX_FILE_NAME_CHARS {
+        return Ok(name.to_owned());
+    }
+    let extension = match name.rfind('.') {
+        Some(dot) if dot > 0 && name[dot..].chars().count() <= MAX_KEPT_EXTENSION_CHARS => {
+            &name[dot..]
+        }
+        _ => "",
+    };
+    let keep = MAX_FILE_NAME_CHARS - extension.chars().count();
+    let stem: String = name.chars().take(keep).collect();
+    Ok(format!("{}{extension}", stem.trim_end()))
+}
+
+/// Unicode's bidirectional formatting characters (marks, embeddings, overrides and
+/// isolates): invisible, and able to reorder how the rest of a name is displayed.
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{61c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn file_names_are_cleaned_of_paths_and_controls_and_kept_as_text() {
+        let clean = |s: &str| clean_file_name(s);
+        assert_eq!(clean("holiday.png"), Ok("holiday.png".into()));
+        assert_eq!(clean("../../etc/passwd"), Ok(".._.._etc_passwd".into()));
+        assert_eq!(
+            clean("C:\\Users\\bob\\cat.png"),
+            Ok("C:_Users_bob_cat.png".into())
+        );
+        assert_eq!(
+            clean(" a\u{0}b\nc\u{1b}[31m\u{7f}\u{85}.txt "),
+            Ok("abc[31m.txt".into())
+        );
+        assert_eq!(clean("\u{202e}gnp.exe"), Ok("gnp.exe".into()));
+        assert_eq!(
+            clean("<img src=x onerror=alert(1)>.html"),
+            Ok("<img src=x onerror=alert(1)>.html".into())
+        );
+        assert_eq!(
+            clean("👩🏽‍💻 \"report\"; final.pdf"),
+            Ok("👩🏽‍💻 \"report\"; final.pdf".into())
+        );
+        for empty in ["", "   ", ".", "..", "\u{0}\u{1}", " . . "] {
+            assert_eq!(clean(empty), Err(ErrorCode::InvalidFileName), "{empty:?}");
+        }
+    }
+
+    #[test]
+    fn long_file_names_are_shortened_keeping_a_short_extension() {
+        let long = format!("{}.tar.gz", "é".repeat(300));
+        let cleaned = clean_file_name(&long).unwrap_or_default();
+        assert_eq!(cleaned.chars().count(), MAX_FILE_NAME_CHARS);
+        assert!(cleaned.ends_with("é.gz"), "{cleaned}");
+        let no_extension = "x".repeat(400);
+        assert_eq!(
+            clean_file_name(&no_extension).map(|n| n.chars().count()),
+            Ok(MAX_FILE_NAME_CHARS)
+        );
+    }
 
     #[test]
     fn message_bodies_follow_the_documented_rules() {

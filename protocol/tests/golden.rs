@@ -9,11 +9,12 @@ use std::path::PathBuf;
 
 use confab_protocol::api::{
     CreateRoom, Credentials, DirectoryRoom, HistoryPage, HistoryQuery, Member, Presence, RoomKind,
-    RoomSummary, StartDirect, UserSearch, UserSummary,
+    RoomSummary, StartDirect, UploadQuery, UserSearch, UserSummary,
 };
 use confab_protocol::{
-    ApiError, BusEnvelope, BusTarget, ClientFrame, ClientMsgId, ErrorCode, FileStage, InstanceId,
-    MessageId, MessageKind, MessagePosted, RoomId, Seq, ServerFrame, UnixMillis, UploadId, UserId,
+    ApiError, BusEnvelope, BusTarget, ClientFrame, ClientMsgId, ErrorCode, FileId, FileRef,
+    FileStage, InstanceId, MessageId, MessageKind, MessagePosted, RoomId, Seq, ServerFrame,
+    UnixMillis, UploadId, UserId,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -36,6 +37,27 @@ fn message() -> MessagePosted {
         body: "Hello <b>world</b> 👋".into(),
         sent_at: UnixMillis(1_796_300_000_000),
         client_msg_id: Some(ClientMsgId("c-5f1d2a".into())),
+        file: None,
+    }
+}
+
+fn file_message() -> MessagePosted {
+    MessagePosted {
+        id: MessageId(1043),
+        room: RoomId(3),
+        seq: Seq(18),
+        sender: UserId(7),
+        sender_name: "alice".into(),
+        kind: MessageKind::File,
+        body: "holiday.png".into(),
+        sent_at: UnixMillis(1_796_300_004_000),
+        client_msg_id: None,
+        file: Some(FileRef {
+            id: FileId("0f3c2a9e5b7d41c88e6a1f2b3c4d5e6f".into()),
+            name: "holiday.png".into(),
+            size: 2_097_152,
+            mime: "image/png".into(),
+        }),
     }
 }
 
@@ -116,6 +138,10 @@ fn server_frames() -> Vec<(&'static str, ServerFrame)> {
         ),
         ("server_message", ServerFrame::MessagePosted(message())),
         (
+            "server_message_file",
+            ServerFrame::MessagePosted(file_message()),
+        ),
+        (
             "server_ack",
             ServerFrame::MessageAcked {
                 room: RoomId(3),
@@ -156,6 +182,19 @@ fn server_frames() -> Vec<(&'static str, ServerFrame)> {
             },
         ),
         (
+            "server_file_progress_failed",
+            ServerFrame::FileProgress {
+                room: RoomId(3),
+                upload: UploadId("0f3c2a9e5b7d41c88e6a1f2b3c4d5e6f".into()),
+                user: UserId(7),
+                file_name: "holiday.png".into(),
+                stage: FileStage::Failed,
+                bytes: 26_214_400,
+                total: None,
+                reason: Some(ErrorCode::FileTooLarge),
+            },
+        ),
+        (
             "server_history",
             ServerFrame::History {
                 room: RoomId(3),
@@ -174,6 +213,26 @@ fn server_frames() -> Vec<(&'static str, ServerFrame)> {
             ServerFrame::ReadMarker {
                 room: RoomId(3),
                 seq: Seq(17),
+            },
+        ),
+        (
+            "server_member_joined",
+            ServerFrame::MemberJoined {
+                room: RoomId(3),
+                member: Member {
+                    id: UserId(8),
+                    username: "bob".into(),
+                    joined_at: UnixMillis(1_796_200_000_000),
+                    online: true,
+                    last_seen: None,
+                },
+            },
+        ),
+        (
+            "server_member_left",
+            ServerFrame::MemberLeft {
+                room: RoomId(3),
+                user: UserId(8),
             },
         ),
         (
@@ -334,6 +393,12 @@ fn api_bodies_match_their_golden_json() {
             room: RoomId(3),
             messages: vec![message()],
             has_more: true,
+        },
+    );
+    check(
+        "api_upload_query",
+        &UploadQuery {
+            name: "holiday.png".into(),
         },
     );
     check("api_error", &ApiError::from(ErrorCode::UsernameTaken));

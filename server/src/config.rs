@@ -18,6 +18,16 @@ pub struct Config {
     #[arg(long, env = "CONFAB_DATA_DIR", default_value = "./data")]
     pub data_dir: PathBuf,
 
+    /// Directory uploaded files are stored in, under generated ids. Instances that share
+    /// it (a shared volume) serve each other's files. Unset: `<data-dir>/files`.
+    #[arg(long, env = "CONFAB_FILES_DIR")]
+    pub files_dir: Option<PathBuf>,
+
+    /// Largest file upload accepted, in bytes; over it the upload is refused with 413
+    /// `file_too_large` and nothing of it is kept.
+    #[arg(long, env = "CONFAB_MAX_UPLOAD_BYTES", default_value_t = 25 * 1024 * 1024)]
+    pub max_upload_bytes: u64,
+
     /// Database URL: `postgres://…` for PostgreSQL, `sqlite://…` for a given SQLite file.
     /// Unset: SQLite at `<data-dir>/confab.db`.
     #[arg(long, env = "DATABASE_URL")]
@@ -74,12 +84,21 @@ pub struct Config {
 }
 
 impl Config {
+    /// Where uploaded files live: `--files-dir`, else `<data-dir>/files`.
+    pub fn files_dir(&self) -> PathBuf {
+        self.files_dir
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("files"))
+    }
+
     /// A configuration for tests and embedding: listen on a free loopback port, keep data
     /// in `data_dir`, everything else at its default.
     pub fn for_data_dir(data_dir: impl Into<PathBuf>) -> Self {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             data_dir: data_dir.into(),
+            files_dir: None,
+            max_upload_bytes: 25 * 1024 * 1024,
             database_url: None,
             redis_url: None,
             instance_id: None,

@@ -72,6 +72,7 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         C::RoomNotFound | C::UserNotFound | C::NotFound => StatusCode::NOT_FOUND,
         C::UsernameTaken | C::RoomNameTaken => StatusCode::CONFLICT,
         C::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+        C::FileTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
         C::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         C::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         C::MalformedFrame
@@ -80,6 +81,7 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         | C::BinaryFrame
         | C::BadRequest
         | C::DirectWithSelf
+        | C::UploadAborted
         | C::InvalidPage => StatusCode::BAD_REQUEST,
         C::WrongRoomKind
         | C::EmptyMessage
@@ -88,7 +90,9 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         | C::InvalidClientMsgId
         | C::InvalidUsername
         | C::InvalidPassword
-        | C::InvalidRoomName => StatusCode::UNPROCESSABLE_ENTITY,
+        | C::InvalidRoomName
+        | C::EmptyFile
+        | C::InvalidFileName => StatusCode::UNPROCESSABLE_ENTITY,
     }
 }
 

@@ -6,6 +6,7 @@ pub mod bus;
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod files;
 pub mod hub;
 pub mod metrics;
 pub mod ordering;

@@ -14,6 +14,7 @@ use tracing::Instrument;
 use crate::bus::RedisBus;
 use crate::config::Config;
 use crate::db::Db;
+use crate::files::Files;
 use crate::presence::Presence;
 use crate::realtime::Realtime;
 use crate::routes;
@@ -25,6 +26,9 @@ pub enum StartError {
     /// The database could not be opened or migrated.
     #[error(transparent)]
     Database(#[from] crate::db::OpenError),
+    /// The file store could not be opened.
+    #[error(transparent)]
+    Files(#[from] crate::files::OpenError),
     /// The listen address could not be bound.
     #[error("cannot listen on {addr}: {source}")]
     Bind {
@@ -57,6 +61,7 @@ impl Application {
                 .unwrap_or_else(random_instance_id),
         );
         let db = Db::open(&config).await?;
+        let files = Files::open(&config)?;
         let redis = match &config.redis_url {
             None => None,
             Some(url) => Some(RedisBus::client(url).map_err(StartError::Redis)?),
@@ -83,6 +88,7 @@ impl Application {
             db,
             realtime,
             presence,
+            files,
             settings,
         };
         let router = routes::router(state.clone(), &config.dist_dir);

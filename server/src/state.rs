@@ -1,4 +1,5 @@
-//! What handlers share: the database, the realtime layer and the settings they read.
+//! What handlers share: the database, the realtime layer, the file store and the settings
+//! they read.
 //! Handlers extract only the part they need (`State<Db>`, `State<Realtime>`, …).
 
 use std::sync::Arc;
@@ -6,6 +7,7 @@ use std::sync::Arc;
 use axum::extract::FromRef;
 
 use crate::db::Db;
+use crate::files::Files;
 use crate::presence::Presence;
 use crate::realtime::Realtime;
 
@@ -27,6 +29,8 @@ pub struct AppState {
     pub realtime: Realtime,
     /// Who is online.
     pub presence: Presence,
+    /// Shared files' bytes and upload limits.
+    pub files: Files,
     /// Settings.
     pub settings: Arc<Settings>,
 }

@@ -1,8 +1,9 @@
 //! Queries on messages: the atomic insert that assigns each room's gapless `seq`, and the
-//! paged reads behind history and backfill.
+//! paged reads behind history and backfill (with each `file` message's file joined in).
 
 use confab_protocol::{
-    ClientMsgId, MessageId, MessageKind, MessagePosted, RoomId, Seq, UnixMillis, UserId,
+    ClientMsgId, FileId, FileRef, MessageId, MessageKind, MessagePosted, RoomId, Seq, UnixMillis,
+    UserId,
 };
 use sqlx::Row;
 use sqlx::any::AnyRow;
@@ -24,6 +25,8 @@ pub struct NewMessage<'a> {
     pub body: &'a str,
     /// The sender's idempotency key.
     pub client_msg_id: Option<&'a ClientMsgId>,
+    /// `file` messages: the file, already recorded in `files`.
+    pub file: Option<&'a FileRef>,
 }
 
 /// The outcome of an insert.
@@ -61,6 +64,7 @@ pub async fn insert(db: &Db, new: NewMessage<'_>) -> Result<Inserted, sqlx::Erro
             body: new.body.to_owned(),
             sent_at,
             client_msg_id: new.client_msg_id.cloned(),
+            file: new.file.cloned(),
         })),
         Ok(None) => Ok(Inserted::NotAMember),
         // The same client_msg_id was stored before (nothing was stored now, and the seq
@@ -96,8 +100,8 @@ async fn insert_in_one_statement(
              UPDATE memberships SET last_read_seq = (SELECT last_seq FROM bumped)
              WHERE room_id = $1 AND user_id = $2 AND EXISTS (SELECT 1 FROM bumped)
          )
-         INSERT INTO messages (room_id, seq, sender_id, kind, body, client_msg_id, sent_at)
-         SELECT $1, last_seq, $2, $3, $4, $5, $6 FROM bumped
+         INSERT INTO messages (room_id, seq, sender_id, kind, body, client_msg_id, sent_at, file_id)
+         SELECT $1, last_seq, $2, $3, $4, $5, $6, $7 FROM bumped
          RETURNING id, seq",
     )
     .bind(new.room.0)
@@ -106,6 +110,7 @@ async fn insert_in_one_statement(
     .bind(new.body)
     .bind(new.client_msg_id.map(|id| id.0.as_str()))
     .bind(sent_at.0)
+    .bind(new.file.map(|file| file.id.0.as_str()))
     .fetch_optional(db.writer())
     .await?;
     row.map(|row| Ok((MessageId(row.try_get(0)?), Seq(row.try_get(1)?))))
@@ -134,8 +139,8 @@ async fn insert_in_transaction(
     };
     let seq = Seq(bumped.try_get(0)?);
     let row = sqlx::query(
-        "INSERT INTO messages (room_id, seq, sender_id, kind, body, client_msg_id, sent_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+        "INSERT INTO messages (room_id, seq, sender_id, kind, body, client_msg_id, sent_at, file_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
     )
     .bind(new.room.0)
     .bind(seq.0)
@@ -144,6 +149,7 @@ async fn insert_in_transaction(
     .bind(new.body)
     .bind(new.client_msg_id.map(|id| id.0.as_str()))
     .bind(sent_at.0)
+    .bind(new.file.map(|file| file.id.0.as_str()))
     .fetch_one(&mut *tx)
     .await;
     // A failed insert drops the transaction, which rolls the bump back.
@@ -158,8 +164,13 @@ async fn insert_in_transaction(
     Ok(Some((id, seq)))
 }
 
-const COLUMNS: &str =
-    "m.id, m.room_id, m.seq, m.sender_id, u.username, m.kind, m.body, m.sent_at, m.client_msg_id";
+const COLUMNS: &str = "m.id, m.room_id, m.seq, m.sender_id, u.username, m.kind, m.body, m.sent_at, \
+     m.client_msg_id, f.id, f.name, f.size, f.mime";
+
+/// The tables `COLUMNS` reads: each message with its sender and, for `file` messages, its
+/// file.
+const FROM: &str =
+    "messages m JOIN users u ON u.id = m.sender_id LEFT JOIN files f ON f.id = m.file_id";
 
 fn message_from(row: &AnyRow) -> Result<MessagePosted, sqlx::Error> {
     Ok(MessagePosted {
@@ -176,6 +187,15 @@ fn message_from(row: &AnyRow) -> Result<MessagePosted, sqlx::Error> {
         body: row.try_get(6)?,
         sent_at: UnixMillis(row.try_get(7)?),
         client_msg_id: row.try_get::<Option<String>, _>(8)?.map(ClientMsgId),
+        file: match row.try_get::<Option<String>, _>(9)? {
+            None => None,
+            Some(id) => Some(FileRef {
+                id: FileId(id),
+                name: row.try_get(10)?,
+                size: u64::try_from(row.try_get::<i64, _>(11)?).unwrap_or_default(),
+                mime: row.try_get(12)?,
+            }),
+        },
     })
 }
 
@@ -186,10 +206,8 @@ pub async fn find_by_client_msg_id(
     sender: UserId,
     client_msg_id: &ClientMsgId,
 ) -> Result<Option<MessagePosted>, sqlx::Error> {
-    let sql = format!(
-        "SELECT {COLUMNS} FROM messages m JOIN users u ON u.id = m.sender_id
-         WHERE m.sender_id = $1 AND m.client_msg_id = $2"
-    );
+    let sql =
+        format!("SELECT {COLUMNS} FROM {FROM} WHERE m.sender_id = $1 AND m.client_msg_id = $2");
     // The writer sees what the writer just committed, even on SQLite's separate pools.
     let row = sqlx::query(&sql)
         .bind(sender.0)
@@ -225,7 +243,7 @@ pub async fn page(
         Page::After(seq) => ("AND m.seq > $3", "ASC", Some(seq)),
     };
     let sql = format!(
-        "SELECT {COLUMNS} FROM messages m JOIN users u ON u.id = m.sender_id
+        "SELECT {COLUMNS} FROM {FROM}
          WHERE m.room_id = $1 {filter} ORDER BY m.seq {order} LIMIT $2"
     );
     let mut query = sqlx::query(&sql).bind(room.0).bind(i64::from(limit) + 1);

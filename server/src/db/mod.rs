@@ -6,6 +6,7 @@
 //! is queued in-process instead of racing for SQLite's file lock, so no client ever sees
 //! "database is locked".
 
+pub mod files;
 pub mod messages;
 pub mod rooms;
 pub mod sessions;

@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod extract;
+pub mod files;
 pub mod health;
 pub mod rooms;
 pub mod users;
@@ -33,6 +34,7 @@ pub fn router(state: AppState, dist_dir: &Path) -> Router {
         .nest("/api/auth", auth::router())
         .nest("/api/rooms", rooms::router())
         .nest("/api/users", users::router())
+        .merge(files::router())
         // Unknown API paths are JSON 404s, not the client's index.html.
         .route(
             "/api/{*rest}",

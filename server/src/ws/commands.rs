@@ -54,7 +54,7 @@ async fn dispatch(ctx: &Context<'_>, frame: &ClientFrame) -> Result<(), ErrorCod
     let user = ctx.user.id;
     match frame {
         ClientFrame::JoinRoom { room } => {
-            let (summary, new) = join(&state.db, &state.realtime, user, *room)
+            let (summary, new) = join(&state.db, &state.realtime, &state.presence, ctx.user, *room)
                 .await
                 .map_err(code_of)?;
             // A new membership was announced to every connection of the user, this one
@@ -173,6 +173,7 @@ async fn send(
         kind: MessageKind::Text,
         body,
         client_msg_id: Some(client_msg_id),
+        file: None,
     };
     let inserted = db::messages::insert(&state.db, new)
         .await

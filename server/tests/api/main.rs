@@ -9,6 +9,7 @@ mod chat;
 mod client;
 mod cluster;
 mod concurrency;
+mod files;
 mod helpers;
 mod history;
 mod presence;
