@@ -99,7 +99,13 @@ impl Announcer<'_> {
     }
 
     fn failed(&self, bytes: u64, err: AppError) -> AppError {
-        self.announce(FileStage::Failed, bytes, Some(err.code()));
+        let code = err.code();
+        match &err {
+            AppError::Client { .. } => tracing::info!(%code, bytes, "upload refused"),
+            // Logged here too: when the client has gone away, no response will log it.
+            other => tracing::warn!(%code, bytes, error = %other, "upload failed"),
+        }
+        self.announce(FileStage::Failed, bytes, Some(code));
         err
     }
 }
