@@ -250,7 +250,9 @@ async fn subscriber(
                     }
                 }
                 _ = heartbeat.tick() => {
-                    let pong = tokio::time::timeout(IO_TIMEOUT, sink.ping::<String>()).await;
+                    // On a subscribed RESP2 connection PING answers `["pong", ""]`, not a
+                    // status: any answer proves the connection alive.
+                    let pong = tokio::time::timeout(IO_TIMEOUT, sink.ping::<redis::Value>()).await;
                     if !matches!(pong, Ok(Ok(_))) {
                         break;
                     }

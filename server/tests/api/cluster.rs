@@ -683,3 +683,27 @@ async fn two_instances_with_twenty_concurrent_senders_each_keep_seqs_gapless_and
         "no duplicate and no gap in the committed seqs"
     );
 }
+
+#[tokio::test]
+async fn an_idle_instance_keeps_its_redis_subscription_across_heartbeats() {
+    let cluster = spawn_cluster(1).await;
+    // Two heartbeats (5 s each) pass with nothing to deliver.
+    tokio::time::sleep(Duration::from_secs(12)).await;
+    let clients = cluster
+        .redis
+        .cli(&["CLIENT", "LIST", "TYPE", "pubsub"])
+        .unwrap_or_default();
+    let ages: Vec<u64> = clients
+        .lines()
+        .filter_map(|line| {
+            line.split(' ')
+                .find_map(|field| field.strip_prefix("age="))
+                .and_then(|age| age.parse().ok())
+        })
+        .collect();
+    assert_eq!(ages.len(), 1, "one subscriber connection: {clients}");
+    assert!(
+        ages[0] >= 11,
+        "the subscription was never dropped and remade: {clients}"
+    );
+}
