@@ -16,8 +16,8 @@ use confab_protocol::api::{
 };
 use confab_protocol::limits::{check_message_body, check_room_name};
 use confab_protocol::{
-    ApiError, ClientFrame, ClientMsgId, ErrorCode, MessagePosted, PROTOCOL_VERSION, RoomId, Seq,
-    ServerFrame, UnixMillis, UserId,
+    ApiError, ClientFrame, ClientMsgId, ErrorCode, FileStage, MessagePosted, PROTOCOL_VERSION,
+    RoomId, Seq, ServerFrame, UnixMillis, UserId,
 };
 use gloo_timers::callback::Interval;
 use leptos::prelude::*;
@@ -25,7 +25,11 @@ use leptos::task::spawn_local;
 
 use crate::api;
 use crate::browser::{self, now_millis};
-use crate::state::{Ack, Connection, Session, Store, Timeline, Typist};
+use crate::state::{
+    Ack, Connection, RemoteProgress, Session, Store, Timeline, Typist, UploadBar, UploadKey,
+    apply_file_progress,
+};
+use crate::upload::Upload;
 use crate::ws::{Socket, SocketEvent};
 
 /// Messages per history page fetched over HTTP.
@@ -36,6 +40,8 @@ const BACKFILL_PAGE: u32 = 100;
 const TYPING_REFRESH_MILLIS: i64 = 3_000;
 /// Someone else's typing indicator lapses this long after its last refresh.
 const TYPING_TTL_MILLIS: i64 = 6_000;
+/// How long someone else's failed upload stays on screen.
+const FAILED_UPLOAD_SHOWN_MILLIS: u64 = 8_000;
 /// How often the open room is marked read (the throttle for `read` frames).
 const READ_EVERY: Duration = Duration::from_secs(1);
 
@@ -65,6 +71,10 @@ struct Bookkeeping {
     welcomes: u32,
     /// Marks the open room read while it is visible.
     ticker: Option<Interval>,
+    /// This tab's uploads in flight, by local id, with their room.
+    uploads: HashMap<u32, (RoomId, Upload)>,
+    /// The next local upload id.
+    next_upload: u32,
 }
 
 /// The [`Chat`] provided by the root component.
@@ -248,8 +258,28 @@ impl Chat {
                 username,
                 on,
             } => self.on_typing(room, user, username, on),
-            // File uploads are not part of this client yet.
-            ServerFrame::FileProgress { .. } => {}
+            ServerFrame::FileProgress {
+                room,
+                upload,
+                user,
+                file_name,
+                stage,
+                bytes,
+                total,
+                reason,
+            } => self.on_file_progress(
+                room,
+                user,
+                RemoteProgress {
+                    upload,
+                    uploader: String::new(),
+                    file_name,
+                    stage,
+                    bytes,
+                    total,
+                    reason: reason.map(|code| code.describe().to_owned()),
+                },
+            ),
             ServerFrame::History {
                 room,
                 messages,
@@ -691,6 +721,11 @@ impl Chat {
             m.remove(&room);
         });
         self.clear_typists(room);
+        if self.store.uploads.with_untracked(|u| u.contains_key(&room)) {
+            self.store.uploads.update(|u| {
+                u.remove(&room);
+            });
+        }
         self.book.update_value(|b| {
             b.backfilling.remove(&room);
             b.read_sent.remove(&room);
@@ -867,6 +902,138 @@ impl Chat {
         api::search_users(prefix.trim())
             .await
             .map_err(|e| e.message)
+    }
+
+    // ---- files ---------------------------------------------------------------------
+
+    /// Uploads files into a room, each with a progress bar until its message arrives.
+    pub fn upload_files(self, room: RoomId, files: Vec<web_sys::File>) {
+        for file in files {
+            self.upload_file(room, &file);
+        }
+    }
+
+    fn upload_file(self, room: RoomId, file: &web_sys::File) {
+        let Some(id) = self.book.try_update_value(|b| {
+            b.next_upload += 1;
+            b.next_upload
+        }) else {
+            return;
+        };
+        let key = UploadKey::Local(id);
+        self.store.uploads.update(|u| {
+            u.entry(room).or_default().push(UploadBar {
+                key: key.clone(),
+                file_name: file.name(),
+                uploader: None,
+                bytes: 0,
+                total: Some(file.size() as u64),
+                failed: None,
+            });
+        });
+        let progress_key = key.clone();
+        let started = Upload::start(
+            room,
+            file,
+            move |sent, total| {
+                self.update_upload(room, &progress_key, |bar| {
+                    bar.bytes = sent;
+                    bar.total = Some(total);
+                });
+            },
+            move |outcome| {
+                // Dropping the handle here would free the handler that is running: later.
+                set_timeout(
+                    move || {
+                        self.book.update_value(|b| {
+                            b.uploads.remove(&id);
+                        });
+                    },
+                    Duration::ZERO,
+                );
+                match outcome {
+                    Ok(message) => {
+                        self.forget_upload(room, &UploadKey::Local(id));
+                        self.on_message(message);
+                    }
+                    Err(err) => self.update_upload(room, &UploadKey::Local(id), |bar| {
+                        bar.failed = Some(err.message);
+                    }),
+                }
+            },
+        );
+        match started {
+            Ok(upload) => self.book.update_value(|b| {
+                b.uploads.insert(id, (room, upload));
+            }),
+            Err(err) => self.update_upload(room, &key, |bar| bar.failed = Some(err.message)),
+        }
+    }
+
+    fn update_upload(self, room: RoomId, key: &UploadKey, f: impl FnOnce(&mut UploadBar)) {
+        self.store.uploads.update(|u| {
+            if let Some(bar) = u
+                .get_mut(&room)
+                .and_then(|bars| bars.iter_mut().find(|b| &b.key == key))
+            {
+                f(bar);
+            }
+        });
+    }
+
+    /// Removes an upload's bar: a failed one the user dismissed, or one of this tab's that
+    /// the user cancelled (the request is aborted, the server keeps nothing).
+    pub fn forget_upload(self, room: RoomId, key: &UploadKey) {
+        if let UploadKey::Local(id) = key {
+            self.book.with_value(|b| {
+                if let Some((_, upload)) = b.uploads.get(id) {
+                    upload.abort();
+                }
+            });
+        }
+        self.store.uploads.update(|u| {
+            if let Some(bars) = u.get_mut(&room) {
+                bars.retain(|b| &b.key != key);
+            }
+        });
+    }
+
+    fn on_file_progress(self, room: RoomId, user: UserId, mut progress: RemoteProgress) {
+        let me = self.store.me_untracked().map(|u| u.id);
+        // This tab follows its own uploads by the browser's progress events.
+        let own_in_flight = me == Some(user)
+            && self
+                .book
+                .with_value(|b| b.uploads.values().any(|(r, _)| *r == room));
+        if own_in_flight || !self.store.rooms.with_untracked(|r| r.contains_key(&room)) {
+            return;
+        }
+        progress.uploader = if me == Some(user) {
+            "You (another tab)".to_owned()
+        } else {
+            self.store
+                .members
+                .with_untracked(|m| {
+                    m.get(&room)
+                        .and_then(|list| list.iter().find(|member| member.id == user))
+                        .map(|member| member.username.clone())
+                })
+                .unwrap_or_else(|| "Someone".to_owned())
+        };
+        let failed = match progress.stage {
+            FileStage::Failed => Some(UploadKey::Remote(progress.upload.clone())),
+            _ => None,
+        };
+        self.store.uploads.update(|u| {
+            apply_file_progress(u.entry(room).or_default(), progress);
+        });
+        // Someone else's failure is news for a moment, not for good.
+        if let Some(key) = failed {
+            set_timeout(
+                move || self.forget_upload(room, &key),
+                Duration::from_millis(FAILED_UPLOAD_SHOWN_MILLIS),
+            );
+        }
     }
 
     /// Leaves a room.

@@ -10,7 +10,8 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use confab_protocol::api::{Member, RoomKind, RoomSummary, UserSummary};
 use confab_protocol::{
-    ClientMsgId, MessageId, MessageKind, MessagePosted, RoomId, Seq, UnixMillis, UserId,
+    ClientMsgId, FileStage, MessageId, MessageKind, MessagePosted, RoomId, Seq, UnixMillis,
+    UploadId, UserId,
 };
 use leptos::prelude::*;
 
@@ -370,6 +371,90 @@ impl Row {
     }
 }
 
+/// Which upload a progress bar follows.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum UploadKey {
+    /// One of this tab's uploads, followed through the browser's upload progress.
+    Local(u32),
+    /// Someone else's (or another tab's), followed through `file_progress` frames.
+    Remote(UploadId),
+}
+
+/// An upload in progress (or just failed), shown as a progress bar in its room.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct UploadBar {
+    /// Which upload.
+    pub key: UploadKey,
+    /// The file's name, shown as text.
+    pub file_name: String,
+    /// Who uploads it; `None` for this tab's own uploads.
+    pub uploader: Option<String>,
+    /// Bytes sent so far.
+    pub bytes: u64,
+    /// The file's size, when known.
+    pub total: Option<u64>,
+    /// Why it failed, once it did.
+    pub failed: Option<String>,
+}
+
+/// What a `file_progress` frame says of someone's upload.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RemoteProgress {
+    /// The upload.
+    pub upload: UploadId,
+    /// Who uploads it.
+    pub uploader: String,
+    /// The file's name.
+    pub file_name: String,
+    /// Where it is.
+    pub stage: FileStage,
+    /// Bytes received by the server so far.
+    pub bytes: u64,
+    /// The file's size, when announced.
+    pub total: Option<u64>,
+    /// Why it failed (with `stage: failed`), for people.
+    pub reason: Option<String>,
+}
+
+/// Applies a `file_progress` frame to a room's upload bars: started and progress move a
+/// bar (never backwards: frames from the bus may overtake each other), completed removes
+/// it (the `file` message takes its place), failed keeps it with the reason.
+pub fn apply_file_progress(bars: &mut Vec<UploadBar>, progress: RemoteProgress) {
+    let key = UploadKey::Remote(progress.upload);
+    let index = bars.iter().position(|b| b.key == key);
+    match progress.stage {
+        FileStage::Completed => {
+            bars.retain(|b| b.key != key);
+        }
+        stage => {
+            let bar = match index {
+                Some(i) => &mut bars[i],
+                None => {
+                    bars.push(UploadBar {
+                        key,
+                        file_name: progress.file_name,
+                        uploader: Some(progress.uploader),
+                        bytes: 0,
+                        total: None,
+                        failed: None,
+                    });
+                    let last = bars.len() - 1;
+                    &mut bars[last]
+                }
+            };
+            bar.bytes = bar.bytes.max(progress.bytes);
+            bar.total = progress.total.or(bar.total);
+            if stage == FileStage::Failed {
+                bar.failed = Some(
+                    progress
+                        .reason
+                        .unwrap_or_else(|| "the upload failed".into()),
+                );
+            }
+        }
+    }
+}
+
 /// Someone typing in a room.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Typist {
@@ -430,6 +515,8 @@ pub struct Store {
     pub online: RwSignal<HashSet<UserId>>,
     /// Who is typing, per room.
     pub typing: RwSignal<HashMap<RoomId, BTreeMap<UserId, Typist>>>,
+    /// Uploads in progress, per room.
+    pub uploads: RwSignal<HashMap<RoomId, Vec<UploadBar>>>,
     /// A message for the user that belongs to no form (a failed load, a refused frame).
     pub notice: RwSignal<Option<String>>,
     /// On a narrow screen: whether the room list covers the room view.
@@ -450,6 +537,7 @@ impl Store {
             members: RwSignal::new(HashMap::new()),
             online: RwSignal::new(HashSet::new()),
             typing: RwSignal::new(HashMap::new()),
+            uploads: RwSignal::new(HashMap::new()),
             notice: RwSignal::new(None),
             sidebar_open: RwSignal::new(false),
             members_open: RwSignal::new(false),
@@ -481,6 +569,7 @@ impl Store {
         self.members.set(HashMap::new());
         self.online.set(HashSet::new());
         self.typing.set(HashMap::new());
+        self.uploads.set(HashMap::new());
         self.notice.set(None);
         self.sidebar_open.set(false);
         self.members_open.set(false);
@@ -675,6 +764,39 @@ mod tests {
                 (false, true, false)
             ]
         );
+    }
+
+    fn progress(stage: FileStage, bytes: u64) -> RemoteProgress {
+        RemoteProgress {
+            upload: UploadId("u-1".into()),
+            uploader: "bob".into(),
+            file_name: "holiday.png".into(),
+            stage,
+            bytes,
+            total: Some(1000),
+            reason: (stage == FileStage::Failed).then(|| "file too large".to_owned()),
+        }
+    }
+
+    #[test]
+    fn file_progress_moves_a_bar_forward_only_and_completion_removes_it() {
+        let mut bars = Vec::new();
+        apply_file_progress(&mut bars, progress(FileStage::Started, 0));
+        apply_file_progress(&mut bars, progress(FileStage::Progress, 600));
+        apply_file_progress(&mut bars, progress(FileStage::Progress, 300));
+        assert_eq!(bars.len(), 1);
+        assert_eq!((bars[0].bytes, bars[0].total), (600, Some(1000)));
+        assert_eq!(bars[0].uploader.as_deref(), Some("bob"));
+        apply_file_progress(&mut bars, progress(FileStage::Completed, 1000));
+        assert!(bars.is_empty());
+    }
+
+    #[test]
+    fn a_failed_upload_keeps_its_bar_with_the_reason_even_without_a_start() {
+        let mut bars = Vec::new();
+        apply_file_progress(&mut bars, progress(FileStage::Failed, 0));
+        assert_eq!(bars.len(), 1);
+        assert_eq!(bars[0].failed.as_deref(), Some("file too large"));
     }
 
     #[test]

@@ -1,11 +1,12 @@
 //! The composer: Enter sends, Shift+Enter starts a new line. The body is checked against the
 //! protocol's limits before it goes out; typing is announced (throttled) while the user
-//! types and withdrawn when they send or leave the field.
+//! types and withdrawn when they send or leave the field. The paperclip attaches files.
 
 use confab_protocol::RoomId;
 use confab_protocol::limits::MAX_MESSAGE_CHARS;
 use leptos::ev::KeyboardEvent;
 use leptos::prelude::*;
+use wasm_bindgen::JsCast;
 
 use crate::chat::use_chat;
 use crate::state::sentence;
@@ -61,6 +62,20 @@ pub fn Composer(
         set_draft.set(text);
     };
 
+    let on_pick = move |ev: leptos::ev::Event| {
+        let Some(input) = ev
+            .target()
+            .and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok())
+        else {
+            return;
+        };
+        if let Some(list) = input.files() {
+            chat.upload_files(room, files_of(&list));
+        }
+        // The same file can be picked again.
+        input.set_value("");
+    };
+
     view! {
         <form
             class="composer"
@@ -71,6 +86,13 @@ pub fn Composer(
         >
             <label for="composer-input" class="sr-only">"Message"</label>
             <div class="composer-box">
+                <label class="icon-button attach" title="Attach files">
+                    <span class="sr-only">"Attach files"</span>
+                    <svg class="icon" viewBox="0 0 24 24" aria-hidden="true">
+                        <path d="M21 11.5 12.5 20a5 5 0 0 1-7-7L14 4.5a3.5 3.5 0 0 1 5 5L10.5 18a2 2 0 0 1-3-3L15 7.5" />
+                    </svg>
+                    <input type="file" multiple class="sr-only" on:change=on_pick />
+                </label>
                 <textarea
                     id="composer-input"
                     rows="1"
@@ -99,4 +121,9 @@ pub fn Composer(
             </div>
         </form>
     }
+}
+
+/// The files of a file list, in order.
+pub fn files_of(list: &web_sys::FileList) -> Vec<web_sys::File> {
+    (0..list.length()).filter_map(|i| list.get(i)).collect()
 }

@@ -19,7 +19,7 @@ pub fn ConnectionBanner() -> impl IntoView {
     };
     view! {
         <div class="connection">
-            <div class=class role="status" aria-live="polite">
+            <div class=class role="status" aria-live="polite" aria-label="Connection">
                 <span class="banner-dot" aria-hidden="true"></span>
                 <span class="banner-text">{move || connection.get().label()}</span>
             </div>

@@ -20,3 +20,4 @@ pub mod room_pane;
 pub mod room_view;
 pub mod sidebar;
 pub mod typing_indicator;
+pub mod upload_bars;

@@ -91,7 +91,12 @@ pub fn RoomDirectory() -> impl IntoView {
                                                 <span class="directory-count">{members}</span>
                                                 {if room.joined {
                                                     view! {
-                                                        <button type="button" class="secondary small" on:click=move |_| chat.open_room(id)>
+                                                        <button
+                                                            type="button"
+                                                            class="secondary small"
+                                                            aria-label=format!("Open {}", room.name)
+                                                            on:click=move |_| chat.open_room(id)
+                                                        >
                                                             "Open"
                                                         </button>
                                                     }

@@ -23,7 +23,7 @@ pub fn TypingIndicator(
         typing_text(&names)
     };
     view! {
-        <div class="typing" aria-live="polite">
+        <div class="typing" role="status" aria-live="polite" aria-label="Typing">
             {move || text().map(|text| view! {
                 <span class="typing-dots" aria-hidden="true"><i></i><i></i><i></i></span>
                 <span>{text}</span>
