@@ -34,10 +34,10 @@ export class ChatUser {
 
   // ---- what is on screen ---------------------------------------------------------
 
-  /// The connection banner: the status region saying "Connecting…", "Online",
-  /// "Reconnecting…" or "Offline" (it has no name of its own to find it by).
+  /// The connection banner: the status region "Connection" saying "Connecting…", "Online",
+  /// "Reconnecting…" or "Offline".
   get banner(): Locator {
-    return this.page.getByRole('status').filter({ hasText: /^(Connecting…|Online|Reconnecting…|Offline)$/ });
+    return this.page.getByRole('status', { name: 'Connection' });
   }
 
   /// The open room's message log.
@@ -70,6 +70,16 @@ export class ChatUser {
 
   roomHeading(room: string): Locator {
     return this.page.getByRole('heading', { level: 1, name: `# ${room}` });
+  }
+
+  /// The heading of an open direct conversation with `other`.
+  directHeading(other: string): Locator {
+    return this.page.getByRole('heading', { level: 1, name: `@ ${other}` });
+  }
+
+  /// The unread badge of a room in the room list ("3 unread messages").
+  unreadBadge(room: string): Locator {
+    return this.roomLink(room).getByLabel(/unread message/);
   }
 
   // ---- what they do --------------------------------------------------------------

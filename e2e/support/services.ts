@@ -300,6 +300,8 @@ export class Instance {
       '--database-url', options.databaseUrl,
       '--redis-url', options.redisUrl,
       '--dist-dir', DIST_DIR,
+      // Instances behind one address share their files (as they share the database).
+      '--files-dir', path.join(options.dir, 'files'),
     ];
     const instance = new Instance(options.id, port, args, path.join(options.dir, `${options.id}.log`));
     await instance.start();
