@@ -22,6 +22,13 @@ pub fn MemberList(
             }
         });
     };
+    // In a direct conversation the other member is who you are already messaging.
+    let direct = move || {
+        store.rooms.with(|r| {
+            r.get(&room)
+                .is_some_and(|s| s.kind == confab_protocol::api::RoomKind::Direct)
+        })
+    };
     let members = move || {
         let me = store.me().map(|u| u.id);
         let mut list: Vec<(confab_protocol::UserId, String, bool, bool)> =
@@ -67,7 +74,7 @@ pub fn MemberList(
                                 <span class="member-name">{name}</span>
                                 {mine.then(|| view! { <span class="you">"(you)"</span> })}
                                 <span class="sr-only">{if online { ", online" } else { ", offline" }}</span>
-                                {(!mine).then(|| view! {
+                                {(!mine && !direct()).then(|| view! {
                                     <button
                                         type="button"
                                         class="link small member-message"
