@@ -17,7 +17,7 @@ WASM_BINDGEN_VERSION := $(shell awk '/^name = "wasm-bindgen"$$/ { getline; gsub(
 APT_INSTALL := DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test tools client server-release test-deps fmt-check clippy test-rust e2e cluster clean
+.PHONY: run test tools client server-release test-deps fmt-check clippy test-rust e2e cluster bench clean
 
 ## run: install what is missing, build the client, start the server on http://127.0.0.1:8080
 run: tools client server-release
@@ -85,6 +85,13 @@ e2e/node_modules/.package-lock.json: e2e/package.json e2e/package-lock.json
 		|| { echo "the e2e suite needs Node.js 20 or newer (node --version: $$(node --version 2>&1))" >&2; exit 1; }
 	cd e2e && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund
 	@touch $@
+
+## bench: one load-tool run (BENCHMARKS.md) with its own instances, PostgreSQL and Redis,
+# e.g. `make bench BENCH_MODE=big-room` or `BENCH_ARGS="--clients 2000 --rooms 4"`.
+BENCH_MODE ?= fanout
+BENCH_ARGS ?=
+bench: test-deps
+	./scripts/bench.sh $(BENCH_MODE) $(BENCH_ARGS)
 
 clean:
 	cargo clean
