@@ -31,12 +31,14 @@ tools:
 		|| cargo install trunk --version $(TRUNK_VERSION) --locked
 	@wasm-bindgen --version 2>/dev/null | grep -qx "wasm-bindgen $(WASM_BINDGEN_VERSION)" \
 		|| cargo install wasm-bindgen-cli --version $(WASM_BINDGEN_VERSION)
-# No wasm-opt: Debian's binaryen 108 breaks wasm-bindgen 0.2.130's externref table export
-# (the page stays blank), so app/index.html sets data-wasm-opt="0".
+# Trunk runs no wasm-opt (app/index.html sets data-wasm-opt="0"): Debian's binaryen 108
+# breaks wasm-bindgen 0.2.130's externref table export. scripts/optimize-wasm.sh runs
+# binaryen 132 from npm on the build instead, when Node.js is there.
 
-## client: build the browser client into dist/
+## client: build the browser client into dist/, then shrink its .wasm (needs Node.js; else skipped)
 client: tools
 	trunk build --release --offline
+	scripts/optimize-wasm.sh dist
 
 server-release:
 	cargo build --release -p confab-server --bin confab
