@@ -18,6 +18,12 @@ use crate::auth::CurrentSession;
 use crate::error::AppError;
 use crate::state::{AppState, Settings};
 
+/// Initial read buffer of each socket. tungstenite allocates it eagerly and zero-fills it
+/// on every read, so it is resident for every open connection: its 128 KiB default made an
+/// idle socket cost ~140 KiB of server memory (BENCHMARKS.md, idle). Client frames are
+/// small; a bigger one (up to `limits::MAX_FRAME_BYTES`) grows the buffer as needed.
+const READ_BUFFER_BYTES: usize = 4 * 1024;
+
 /// Routes of this module.
 pub fn router() -> Router<AppState> {
     Router::new().route("/ws", get(upgrade))
@@ -38,6 +44,7 @@ async fn upgrade(
     // The origin is checked first, so a foreign page learns nothing about sessions.
     let session = session?;
     Ok(ws
+        .read_buffer_size(READ_BUFFER_BYTES)
         .max_message_size(limits::MAX_FRAME_BYTES)
         .max_frame_size(limits::MAX_FRAME_BYTES)
         .on_upgrade(move |socket| connection::run(socket, state, session))
