@@ -23,7 +23,10 @@ const WRITE_BATCH: usize = 64;
 /// Serves one upgraded socket until either side closes it.
 pub async fn run(socket: WebSocket, state: AppState, session: CurrentSession) {
     let user = session.user;
-    let rooms = match db::rooms::positions_for_user(&state.db, user.id).await {
+    // Boxed, like every command below: a future awaited inline is part of this task's
+    // state for the connection's whole life, and sqlx's futures are large. Idle sockets
+    // then cost only what they hold (BENCHMARKS.md, idle).
+    let rooms = match Box::pin(db::rooms::positions_for_user(&state.db, user.id)).await {
         Ok(rooms) => rooms,
         Err(err) => {
             tracing::error!(error = %err, "cannot load rooms for a new connection");
@@ -69,7 +72,7 @@ pub async fn run(socket: WebSocket, state: AppState, session: CurrentSession) {
             Some(Ok(Message::Text(text))) => {
                 metrics::FRAMES_IN.increment(1);
                 match ClientFrame::decode(text.as_str()) {
-                    Ok(frame) => commands::handle(&ctx, frame).await,
+                    Ok(frame) => Box::pin(commands::handle(&ctx, frame)).await,
                     Err(err) => ctx.reply(ServerFrame::decode_error(err)),
                 }
             }
@@ -119,7 +122,9 @@ fn is_too_big(err: &axum::Error) -> bool {
 
 /// Writes queued frames in batches until the queue closes or a close is requested.
 async fn write_loop(mut sink: SplitSink<WebSocket, Message>, mut end: PeerEnd) {
-    let mut batch = Vec::with_capacity(WRITE_BATCH);
+    // Allocated when frames arrive and released when the queue runs dry, so an idle
+    // socket holds no batch buffer.
+    let mut batch = Vec::new();
     let code = loop {
         tokio::select! {
             biased;
@@ -136,6 +141,9 @@ async fn write_loop(mut sink: SplitSink<WebSocket, Message>, mut end: PeerEnd) {
                 }
                 if sink.flush().await.is_err() {
                     return;
+                }
+                if end.queue.is_empty() {
+                    batch = Vec::new();
                 }
             }
         }
