@@ -46,7 +46,7 @@ psql -h 127.0.0.1 -p "$pg_port" -U postgres -tAc "SELECT 1 FROM pg_database WHER
 for i in 0 1 2; do
   port=$((8080 + i))
   ./target/release/confab --listen "127.0.0.1:$port" --instance-id "confab-$port" \
-    --data-dir "$root/instance-$port" \
+    --data-dir "$root/instance-$port" --files-dir "$root/files" \
     --database-url "postgres://postgres@127.0.0.1:$pg_port/confab" \
     --redis-url "redis://127.0.0.1:$redis_port" &
   pids+=($!)
