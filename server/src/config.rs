@@ -81,6 +81,11 @@ pub struct Config {
     /// look online. Only with Redis; alone, presence follows the connections exactly.
     #[arg(long, env = "CONFAB_PRESENCE_TTL", default_value_t = 15)]
     pub presence_ttl_secs: u64,
+
+    /// Messages (and files) one user may post per second on this instance, in bursts of
+    /// three times that; over it a send is refused with `rate_limited`. 0: no limit.
+    #[arg(long, env = "CONFAB_MAX_POSTS_PER_SEC", default_value_t = 10)]
+    pub max_posts_per_sec: u32,
 }
 
 impl Config {
@@ -110,6 +115,7 @@ impl Config {
             db_acquire_timeout_secs: 5,
             secure_cookies: false,
             presence_ttl_secs: 15,
+            max_posts_per_sec: 10,
         }
     }
 }

@@ -11,6 +11,7 @@ pub mod hub;
 pub mod metrics;
 pub mod ordering;
 pub mod presence;
+pub mod rate_limit;
 pub mod realtime;
 pub mod routes;
 pub mod startup;

@@ -16,6 +16,7 @@ use crate::config::Config;
 use crate::db::Db;
 use crate::files::Files;
 use crate::presence::Presence;
+use crate::rate_limit::PostLimiter;
 use crate::realtime::Realtime;
 use crate::routes;
 use crate::state::{AppState, Settings};
@@ -89,6 +90,7 @@ impl Application {
             realtime,
             presence,
             files,
+            posts: PostLimiter::new(config.max_posts_per_sec),
             settings,
         };
         let router = routes::router(state.clone(), &config.dist_dir);

@@ -9,6 +9,7 @@ use axum::extract::FromRef;
 use crate::db::Db;
 use crate::files::Files;
 use crate::presence::Presence;
+use crate::rate_limit::PostLimiter;
 use crate::realtime::Realtime;
 
 /// Settings handlers read at request time.
@@ -31,6 +32,8 @@ pub struct AppState {
     pub presence: Presence,
     /// Shared files' bytes and upload limits.
     pub files: Files,
+    /// How fast each user may post.
+    pub posts: PostLimiter,
     /// Settings.
     pub settings: Arc<Settings>,
 }

@@ -17,6 +17,7 @@ use crate::auth::CurrentSession;
 use crate::db::{self, Db};
 use crate::error::AppError;
 use crate::files::{Files, serve, upload};
+use crate::rate_limit::PostLimiter;
 use crate::state::AppState;
 
 /// Routes of this module (full paths: merged, not nested).
@@ -29,15 +30,20 @@ pub fn router() -> Router<AppState> {
 /// `POST /api/rooms/{id}/files?name=<file name>` with the file's bytes as the body (any
 /// `Content-Type`; it is ignored): 201 with the `file` message. Members only (403
 /// `not_a_member`); 413 `file_too_large` over `--max-upload-bytes`; 422 `empty_file`,
-/// `invalid_file_name`; 400 `upload_aborted` when the body ends short or stalls.
+/// `invalid_file_name`; 400 `upload_aborted` when the body ends short or stalls; 429
+/// `rate_limited` when the user posts faster than `--max-posts-per-sec`.
 async fn upload_file(
     State(ctx): State<upload::Context>,
+    State(posts): State<PostLimiter>,
     current: CurrentSession,
     Path(room): Path<i64>,
     Query(query): Query<UploadQuery>,
     body: Body,
 ) -> Result<(StatusCode, axum::Json<MessagePosted>), AppError> {
     let name = limits::clean_file_name(&query.name)?;
+    if !posts.allow(current.user.id) {
+        return Err(confab_protocol::ErrorCode::RateLimited.into());
+    }
     // Exact when the request has a Content-Length (or no body at all); unknown for a
     // chunked body.
     let total = body.size_hint().exact();

@@ -166,6 +166,9 @@ async fn send(
     }
     limits::check_message_body(body)?;
     let state = ctx.state;
+    if !state.posts.allow(ctx.user.id) {
+        return Err(ErrorCode::RateLimited);
+    }
     let new = NewMessage {
         room,
         sender: ctx.user.id,

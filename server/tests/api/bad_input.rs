@@ -168,3 +168,58 @@ async fn an_oversize_frame_closes_with_1009_and_the_server_keeps_serving() {
         .unwrap();
     assert!(page.messages.is_empty());
 }
+
+#[tokio::test]
+async fn a_user_posting_faster_than_the_limit_gets_rate_limited_and_keeps_the_socket() {
+    let (mut config, _dir) = crate::helpers::test_config().await;
+    config.max_posts_per_sec = 5;
+    let app = crate::helpers::TestApp::start(config).await;
+    let alice = app.register("alice").await;
+    let room = alice.create_room("general").await.id;
+    let mut ws = alice.connect().await;
+
+    for n in 0..40 {
+        ws.say(room, &format!("burst-{n}"), "spam").await;
+    }
+    let (mut acked, mut limited) = (0, 0);
+    while acked + limited < 40 {
+        match ws.next_frame().await {
+            ServerFrame::MessageAcked { .. } => acked += 1,
+            ServerFrame::Error { code, frame, .. } => {
+                assert_eq!(code, ErrorCode::RateLimited);
+                assert_eq!(frame.as_deref(), Some("send"));
+                limited += 1;
+            }
+            _ => {}
+        }
+    }
+    assert!(
+        (15..40).contains(&acked),
+        "a burst of 3 x 5 goes through, the rest is refused: {acked} acked"
+    );
+    assert_eq!(limited, 40 - acked);
+    ws.assert_alive(7).await;
+
+    // The allowance refills.
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    ws.say(room, "later", "calm again").await;
+    let acked_later = ws
+        .next_matching(|f| match f {
+            ServerFrame::MessageAcked { client_msg_id, .. } => Some(client_msg_id),
+            ServerFrame::Error { code, .. } => panic!("still limited: {code}"),
+            _ => None,
+        })
+        .await;
+    assert_eq!(acked_later.0, "later");
+    let page: confab_protocol::api::HistoryPage = alice
+        .get(&format!("/api/rooms/{room}/messages?limit=200"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        page.messages.len(),
+        acked + 1,
+        "refused sends are not stored"
+    );
+}

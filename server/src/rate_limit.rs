@@ -1,0 +1,88 @@
+//! How fast one user may post: a token bucket per user on this instance (GCRA, from the
+//! `governor` crate), shared by all of that user's connections here and by their uploads.
+//! A person never notices it; a runaway script or a flooding client gets `rate_limited`
+//! errors instead of filling a room. Each instance counts for itself, so a user spread over
+//! several instances gets the allowance on each — a bound, not an exact quota.
+//!
+//! Typing and read markers have their own throttles (`typing`, client side); this one is
+//! for what is stored: messages and files.
+
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::time::Duration;
+
+use confab_protocol::UserId;
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+
+/// How much a user may post in one go after a quiet spell, as a multiple of the rate.
+pub const BURST_FACTOR: u32 = 3;
+/// How often buckets that have refilled are forgotten, so memory follows active users.
+const FORGET_EVERY: Duration = Duration::from_secs(60);
+
+/// Cheap-to-clone handle to this instance's posting limits.
+#[derive(Clone)]
+pub struct PostLimiter {
+    buckets: Option<Arc<DefaultKeyedRateLimiter<UserId>>>,
+}
+
+impl std::fmt::Debug for PostLimiter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PostLimiter")
+            .field("limited", &self.buckets.is_some())
+            .finish()
+    }
+}
+
+impl PostLimiter {
+    /// `per_second` posts per user, in bursts of up to [`BURST_FACTOR`] times that; 0
+    /// means no limit. Must run inside a tokio runtime (it starts its clean-up task).
+    pub fn new(per_second: u32) -> Self {
+        let Some(rate) = NonZeroU32::new(per_second) else {
+            return Self { buckets: None };
+        };
+        let burst = rate.saturating_mul(NonZeroU32::new(BURST_FACTOR).unwrap_or(NonZeroU32::MIN));
+        let buckets = Arc::new(RateLimiter::keyed(
+            Quota::per_second(rate).allow_burst(burst),
+        ));
+        let weak = Arc::downgrade(&buckets);
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(FORGET_EVERY);
+            loop {
+                tick.tick().await;
+                let Some(buckets) = weak.upgrade() else {
+                    return;
+                };
+                buckets.retain_recent();
+                buckets.shrink_to_fit();
+            }
+        });
+        Self {
+            buckets: Some(buckets),
+        }
+    }
+
+    /// Takes one post from `user`'s allowance; `false` when it is used up for now.
+    pub fn allow(&self, user: UserId) -> bool {
+        self.buckets
+            .as_ref()
+            .is_none_or(|buckets| buckets.check_key(&user).is_ok())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_burst_is_allowed_then_refused_per_user_and_zero_means_unlimited() {
+        let limiter = PostLimiter::new(2);
+        let allowed = (0..20).filter(|_| limiter.allow(UserId(1))).count();
+        assert_eq!(allowed, 6, "a burst of 3 x 2 posts");
+        assert!(
+            limiter.allow(UserId(2)),
+            "another user has their own bucket"
+        );
+        let unlimited = PostLimiter::new(0);
+        assert!((0..1000).all(|_| unlimited.allow(UserId(1))));
+    }
+}
