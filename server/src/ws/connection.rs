@@ -1,9 +1,12 @@
 //! One WebSocket connection: registers it with the hub, then runs a writer task that
 //! drains the connection's bounded queue into the socket (batching writes, one flush per
-//! batch) and a reader loop that decodes each frame once at the edge and hands it to
+//! batch, and on a busy socket at most one write per `COALESCE` unless a batch is full)
+//! and a reader loop that decodes each frame once at the edge and hands it to
 //! `commands`. Whichever side ends first ends the other; the hub entry is removed last.
 
 use std::time::Duration;
+
+use tokio::time::Instant;
 
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use confab_protocol::{ClientFrame, ErrorCode, PROTOCOL_VERSION, ServerFrame, close};
@@ -19,6 +22,14 @@ use crate::state::AppState;
 
 /// Most frames written per flush.
 const WRITE_BATCH: usize = 64;
+
+/// A socket that wrote less than this long ago holds its next frames until this long after
+/// that write (unless a whole batch is waiting), like Nagle's algorithm: the first frame
+/// after a quiet spell goes out at once, while a busy socket sends many frames per write —
+/// one system call on each side instead of one per frame, which is most of what a
+/// delivery costs on loopback (BENCHMARKS.md, fanout). Adds at most this much latency, and
+/// only to a socket that is already receiving continuously.
+const COALESCE: Duration = Duration::from_millis(10);
 
 /// Serves one upgraded socket until either side closes it.
 pub async fn run(socket: WebSocket, state: AppState, session: CurrentSession) {
@@ -62,9 +73,12 @@ pub async fn run(socket: WebSocket, state: AppState, session: CurrentSession) {
         peer: &peer,
         user: &user,
     };
+    // One subscription to the close signal for the connection's life, not one per frame.
+    let closed = close.requested();
+    tokio::pin!(closed);
     loop {
         let message = tokio::select! {
-            _ = close.requested() => break,
+            _ = &mut closed => break,
             message = stream.next() => message,
         };
         match message {
@@ -125,13 +139,32 @@ async fn write_loop(mut sink: SplitSink<WebSocket, Message>, mut end: PeerEnd) {
     // Allocated when frames arrive and released when the queue runs dry, so an idle
     // socket holds no batch buffer.
     let mut batch = Vec::new();
+    let mut last_write: Option<Instant> = None;
+    let closed = end.close.requested();
+    tokio::pin!(closed);
     let code = loop {
         tokio::select! {
             biased;
-            code = end.close.requested() => break Some(code),
+            code = &mut closed => break Some(code),
             received = end.queue.recv_many(&mut batch, WRITE_BATCH) => {
                 if received == 0 {
                     break end.close.code();
+                }
+                let hold_until = last_write.map(|at| at + COALESCE);
+                if let Some(until) = hold_until.filter(|until| *until > Instant::now())
+                    && batch.len() < WRITE_BATCH
+                {
+                    tokio::select! {
+                        biased;
+                        code = &mut closed => break Some(code),
+                        () = tokio::time::sleep_until(until) => {}
+                    }
+                    while batch.len() < WRITE_BATCH {
+                        match end.queue.try_recv() {
+                            Ok(frame) => batch.push(frame),
+                            Err(_) => break,
+                        }
+                    }
                 }
                 metrics::FRAMES_OUT.increment(batch.len() as u64);
                 for frame in batch.drain(..) {
@@ -142,6 +175,7 @@ async fn write_loop(mut sink: SplitSink<WebSocket, Message>, mut end: PeerEnd) {
                 if sink.flush().await.is_err() {
                     return;
                 }
+                last_write = Some(Instant::now());
                 if end.queue.is_empty() {
                     batch = Vec::new();
                 }
