@@ -8,6 +8,9 @@
 #             idle               → 1 instance, no Redis
 #   BENCH_NO_BUILD=1   skip `cargo build --release`
 #   BENCH_RESULTS=F    also append the run's JSON line to F
+#   BENCH_SERVER_ARGS="…"  extra `confab` flags for every instance (e.g. --db-max-connections 4)
+#   BENCH_CONFAB=path  the `confab` binary to run (default: target/release/confab), to
+#                      compare two builds under the same conditions
 #   BENCH_SHARED_GROUP=1  run everything in this shell's scheduling autogroup (default:
 #                      each process gets its own session, so the kernel's autogroup
 #                      scheduler does not squeeze servers, Redis and the tool into one
@@ -84,6 +87,7 @@ for _ in $(seq 200); do
 done
 psql -q -h 127.0.0.1 -p "$pg_port" -U postgres -c 'CREATE DATABASE confab' >/dev/null
 database_url="postgres://postgres@127.0.0.1:$pg_port/confab"
+bench_args=(--database-url "$database_url" --cpu-pid "$pg_pid")
 
 redis_args=()
 if [ "$want_redis" = 1 ]; then
@@ -91,19 +95,20 @@ if [ "$want_redis" = 1 ]; then
   "${detach[@]}" redis-server --bind 127.0.0.1 --port "$redis_port" --save '' --appendonly no \
     --dir "$run" --client-output-buffer-limit 'pubsub 256mb 64mb 60' >"$run/redis.log" 2>&1 &
   pids+=($!)
+  redis_pid=$!
   for _ in $(seq 200); do
     [ "$(redis-cli -p "$redis_port" PING 2>/dev/null)" = PONG ] && break
     sleep 0.05
   done
   redis_args=(--redis-url "redis://127.0.0.1:$redis_port")
+  bench_args+=(--cpu-pid "$redis_pid")
 fi
 
-bench_args=(--database-url "$database_url")
 for i in $(seq 1 "$instances"); do
   port=$(free_port)
-  "${detach[@]}" ./target/release/confab --listen "127.0.0.1:$port" --instance-id "bench-$i" \
+  "${detach[@]}" "${BENCH_CONFAB:-./target/release/confab}" --listen "127.0.0.1:$port" --instance-id "bench-$i" \
     --data-dir "$run/instance-$i" --dist-dir "$run/no-dist" --database-url "$database_url" \
-    "${redis_args[@]}" --log warn >"$run/instance-$i.log" 2>&1 &
+    "${redis_args[@]}" --max-posts-per-sec 0 --log warn >"$run/instance-$i.log" 2>&1 &
   pid=$!
   pids+=("$pid")
   for _ in $(seq 200); do

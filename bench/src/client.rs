@@ -87,14 +87,44 @@ impl Shared {
 /// What one connection has seen, per room and per window.
 #[derive(Debug, Default)]
 pub struct ConnTally {
-    trackers: HashMap<i64, SeqTracker>,
-    windows: HashMap<u32, Window>,
+    // A connection is in one room or a few, and windows come one after another: short
+    // vectors searched from the newest end beat hashing on every frame.
+    trackers: Vec<(i64, SeqTracker)>,
+    windows: Vec<(u32, Window)>,
+    acks: HashMap<u32, Vec<u32>>,
 }
 
 impl ConnTally {
-    /// Takes window `w`'s counts out of this connection's tally.
-    pub fn take(&mut self, w: u32) -> Window {
-        self.windows.remove(&w).unwrap_or_default()
+    /// Takes window `w`'s deliveries and its send-to-ack latencies (µs) out of this
+    /// connection's tally.
+    pub fn take(&mut self, w: u32) -> (Window, Vec<u32>) {
+        let window = match self.windows.iter().position(|(k, _)| *k == w) {
+            Some(i) => self.windows.swap_remove(i).1,
+            None => Window::default(),
+        };
+        (window, self.acks.remove(&w).unwrap_or_default())
+    }
+
+    fn tracker(&mut self, room: i64) -> &mut SeqTracker {
+        let i = match self.trackers.iter().position(|(r, _)| *r == room) {
+            Some(i) => i,
+            None => {
+                self.trackers.push((room, SeqTracker::new(0)));
+                self.trackers.len() - 1
+            }
+        };
+        &mut self.trackers[i].1
+    }
+
+    fn window(&mut self, w: u32) -> &mut Window {
+        let i = match self.windows.iter().rposition(|(k, _)| *k == w) {
+            Some(i) => i,
+            None => {
+                self.windows.push((w, Window::default()));
+                self.windows.len() - 1
+            }
+        };
+        &mut self.windows[i].1
     }
 }
 
@@ -220,9 +250,17 @@ pub fn make_body(window: u32, sent_us: u64, len: usize) -> String {
     body
 }
 
-/// The window a `client_msg_id` (`w<window>-<n>`) was sent in.
-pub fn window_of_id(id: &str) -> Option<u32> {
-    id.strip_prefix('w')?.split('-').next()?.parse().ok()
+/// The `client_msg_id` of send `n` of window `window`, sent at `sent_us`.
+pub fn make_id(window: u32, n: u64, sent_us: u64) -> String {
+    format!("w{window}-{n}-{sent_us}")
+}
+
+/// The window and send time a `client_msg_id` made by [`make_id`] carries.
+pub fn parse_id(id: &str) -> Option<(u32, u64)> {
+    let mut parts = id.strip_prefix('w')?.split('-');
+    let window = parts.next()?.parse().ok()?;
+    let sent_us = parts.nth(1)?.parse().ok()?;
+    Some((window, sent_us))
 }
 
 async fn serve(
@@ -275,15 +313,9 @@ fn receive(text: &str, tally: &Mutex<ConnTally>, shared: &Shared) {
                 return;
             };
             let mut tally = tally.lock().unwrap_or_else(|p| p.into_inner());
-            let receipt = tally
-                .trackers
-                .entry(room)
-                .or_insert_with(|| SeqTracker::new(0))
-                .record(seq);
+            let receipt = tally.tracker(room).record(seq);
             tally
-                .windows
-                .entry(window)
-                .or_default()
+                .window(window)
                 .record(receipt, now.saturating_sub(sent_us));
             drop(tally);
             if receipt.is_delivery() {
@@ -294,9 +326,18 @@ fn receive(text: &str, tally: &Mutex<ConnTally>, shared: &Shared) {
             }
         }
         "ack" => {
-            let Some(window) = frame.client_msg_id.as_deref().and_then(window_of_id) else {
+            let now = shared.now_us();
+            let Some((window, sent_us)) = frame.client_msg_id.as_deref().and_then(parse_id) else {
                 return;
             };
+            let took = u32::try_from(now.saturating_sub(sent_us)).unwrap_or(u32::MAX);
+            tally
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .acks
+                .entry(window)
+                .or_default()
+                .push(took);
             let counters = shared.window(window as usize);
             counters.acked.fetch_add(1, Ordering::Relaxed);
             let members = frame
@@ -328,8 +369,8 @@ mod tests {
         assert!(body.len() >= 40);
         assert_eq!(parse_body(&body), Some((3, 123_456)));
         assert_eq!(parse_body("hello"), None);
-        assert_eq!(window_of_id("w12-7"), Some(12));
-        assert_eq!(window_of_id("c-1"), None);
+        assert_eq!(parse_id(&make_id(12, 7, 99)), Some((12, 99)));
+        assert_eq!(parse_id("c-1"), None);
     }
 
     #[test]
@@ -340,7 +381,7 @@ mod tests {
             "kind":"text","body":"1 0 xx","sent_at":0,"client_msg_id":"w1-0"}"#;
         receive(frame, &tally, &shared);
         receive(frame, &tally, &shared);
-        let window = tally.lock().expect("lock").take(1);
+        let (window, _) = tally.lock().expect("lock").take(1);
         assert_eq!((window.delivered, window.duplicated), (1, 1));
         assert_eq!(shared.windows[1].delivered.load(Ordering::Relaxed), 1);
     }
@@ -351,11 +392,12 @@ mod tests {
         shared.members[&7].store(40, Ordering::Relaxed);
         let tally = Mutex::new(ConnTally::default());
         receive(
-            r#"{"type":"ack","room":7,"client_msg_id":"w1-3","id":9,"seq":4}"#,
+            r#"{"type":"ack","room":7,"client_msg_id":"w1-3-0","id":9,"seq":4}"#,
             &tally,
             &shared,
         );
         assert_eq!(shared.windows[1].acked.load(Ordering::Relaxed), 1);
         assert_eq!(shared.windows[1].expected.load(Ordering::Relaxed), 40);
+        assert_eq!(tally.lock().expect("lock").take(1).1.len(), 1);
     }
 }

@@ -27,15 +27,26 @@ pub struct Common {
     /// An instance's address, e.g. `127.0.0.1:8080` (repeat for several).
     #[arg(long = "server", required = true)]
     pub servers: Vec<SocketAddr>,
-    /// A server process id whose memory is reported (repeatable).
+    /// A server process id whose memory and CPU are reported (repeatable).
     #[arg(long = "pid")]
     pub pids: Vec<u32>,
+    /// Another process whose CPU (with its children's: PostgreSQL's backends) is reported
+    /// per window, e.g. Redis or the PostgreSQL postmaster (repeatable).
+    #[arg(long = "cpu-pid")]
+    pub cpu_pids: Vec<u32>,
     /// Source addresses to connect from: 127.0.0.2, 127.0.0.3, … (0: the kernel picks).
     #[arg(long, default_value_t = 8)]
     pub source_ips: u8,
     /// Connections being opened at once.
     #[arg(long, default_value_t = 128)]
     pub connect_concurrency: usize,
+}
+
+impl Common {
+    /// Every process whose CPU is reported.
+    fn watched(&self) -> Vec<u32> {
+        self.pids.iter().chain(&self.cpu_pids).copied().collect()
+    }
 }
 
 /// How the connection phase went.
@@ -119,12 +130,37 @@ async fn connect_all(
     (conns, report)
 }
 
+/// Waits until the watched processes are quiet (under 0.1 CPU-seconds per second, all
+/// together) or two minutes pass: what connecting set off — presence announcements, their
+/// queries — must not run into the measurement.
+async fn settle(watched: &[u32]) {
+    let started = Instant::now();
+    let mut before = report::cpu_snapshot(watched);
+    while started.elapsed() < Duration::from_secs(120) {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let after = report::cpu_snapshot(watched);
+        let busy: f64 = report::cpu_between(&before, &after)
+            .iter()
+            .filter(|c| c.pid != 0)
+            .map(|c| c.cpu_s)
+            .sum();
+        if busy < 0.1 {
+            break;
+        }
+        before = after;
+    }
+    eprintln!(
+        "bench: servers settled after {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+}
+
 /// Queues a `send` from `conn` in window `w`; `n` makes its `client_msg_id` unique.
 fn send(conn: &Conn, shared: &Shared, w: u32, n: u64, sent_us: u64, body_bytes: usize) {
     let Some(room) = conn.room else { return };
     let frame = ClientFrame::SendMessage {
         room: RoomId(room),
-        client_msg_id: ClientMsgId(format!("w{w}-{n}")),
+        client_msg_id: ClientMsgId(client::make_id(w, n, sent_us)),
         body: client::make_body(w, sent_us, body_bytes),
     };
     let Ok(text) = serde_json::to_string(&frame) else {
@@ -268,13 +304,13 @@ pub async fn fanout(args: FanoutArgs) -> Result<(), BoxError> {
     let max_steps = 64;
     let shared = Shared::new(max_steps + 1, &seeded.rooms);
     let rooms = args.rooms.max(1);
-    let (conns, connect) = connect_all(common, &seeded, |i| i / rooms, 64 * 1024, &shared).await;
+    let (conns, connect) = connect_all(common, &seeded, |i| i / rooms, 8 * 1024, &shared).await;
     let conns: Vec<Conn> = conns.into_iter().flatten().collect();
     if conns.is_empty() {
         return Err("no connection opened".into());
     }
     // Presence announcements of the connection phase settle before anything is timed.
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    settle(&common.watched()).await;
     let mut next = 0usize;
     if args.warmup_secs > 0.0 {
         send_at_rate(
@@ -291,12 +327,14 @@ pub async fn fanout(args: FanoutArgs) -> Result<(), BoxError> {
         let _ = report::collect(&conns, &shared, 0, args.start_rate, args.warmup_secs);
         eprintln!("bench: warm-up done");
     }
+    let watched = common.watched();
     let mut steps = Vec::new();
     let mut rate = args.start_rate;
     for w in 1..=max_steps as u32 {
         if rate > args.max_rate {
             break;
         }
+        let cpu_before = report::cpu_snapshot(&watched);
         send_at_rate(
             &conns,
             &shared,
@@ -308,7 +346,8 @@ pub async fn fanout(args: FanoutArgs) -> Result<(), BoxError> {
         )
         .await;
         drain(&shared, w, Duration::from_secs(5)).await;
-        let (step, _) = report::collect(&conns, &shared, w, rate, args.step_secs);
+        let (mut step, _, _) = report::collect(&conns, &shared, w, rate, args.step_secs);
+        step.cpu = report::cpu_between(&cpu_before, &report::cpu_snapshot(&watched));
         let passed = step.passes(args.p99_ms);
         eprintln!(
             "bench: {} {}",
@@ -404,14 +443,17 @@ pub async fn big_room(args: BigRoomArgs) -> Result<(), BoxError> {
     eprintln!("bench: seeded {} users in one room", seeded.users.len());
     let total = args.warmup + args.messages;
     let shared = Shared::new(total + 1, &seeded.rooms);
-    let (conns, connect) = connect_all(common, &seeded, |i| i, 16 * 1024, &shared).await;
+    let (conns, connect) = connect_all(common, &seeded, |i| i, 4 * 1024, &shared).await;
     let conns: Vec<Conn> = conns.into_iter().flatten().collect();
     if conns.len() < 2 {
         return Err("fewer than two connections opened".into());
     }
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    settle(&common.watched()).await;
     let mut to_last_us = Vec::with_capacity(args.messages);
     let mut all = crate::tally::Window::default();
+    let mut acks = Vec::new();
+    let watched = common.watched();
+    let mut cpu_before = report::cpu_snapshot(&watched);
     let (mut sent, mut acked, mut expected) = (0, 0, 0);
     for k in 0..total {
         let w = u32::try_from(k + 1).unwrap_or(u32::MAX);
@@ -426,8 +468,12 @@ pub async fn big_room(args: BigRoomArgs) -> Result<(), BoxError> {
             args.body_bytes,
         );
         drain(&shared, w, Duration::from_secs(10)).await;
-        let (_, window) = report::collect(&conns, &shared, w, 0.0, 0.0);
+        let (_, window, ack) = report::collect(&conns, &shared, w, 0.0, 0.0);
+        if k + 1 == args.warmup {
+            cpu_before = report::cpu_snapshot(&watched);
+        }
         if k >= args.warmup {
+            acks.extend(ack);
             let counters = shared.window(w as usize);
             sent += counters.sent.load(Ordering::Relaxed);
             acked += counters.acked.load(Ordering::Relaxed);
@@ -443,6 +489,7 @@ pub async fn big_room(args: BigRoomArgs) -> Result<(), BoxError> {
         }
         tokio::time::sleep(Duration::from_millis(args.pause_ms)).await;
     }
+    let cpu = report::cpu_between(&cpu_before, &report::cpu_snapshot(&watched));
     let to_last_member_ms = percentiles_ms(&mut to_last_us);
     let latency_ms = percentiles_ms(&mut all.latencies_us);
     let all = WindowReport {
@@ -457,6 +504,8 @@ pub async fn big_room(args: BigRoomArgs) -> Result<(), BoxError> {
         out_of_order: all.out_of_order,
         deliveries_per_s: 0.0,
         latency_ms,
+        ack_latency_ms: percentiles_ms(&mut acks),
+        cpu,
     };
     eprintln!(
         "bench: {} members, {} messages: to the last member p50 {:.1} ms p99 {:.1} ms max {:.1} ms; every delivery p50 {:.1} ms p99 {:.1} ms; delivered {}/{} lost {} dup {} ooo {}",
@@ -542,6 +591,7 @@ pub async fn idle(args: IdleArgs) -> Result<(), BoxError> {
     let rss_before = pid.and_then(report::rss);
     let (conns, connect) = connect_all(common, &seeded, |_| 0, 4 * 1024, &shared).await;
     let conns: Vec<Conn> = conns.into_iter().flatten().collect();
+    settle(&common.watched()).await;
     tokio::time::sleep(Duration::from_secs(args.hold_secs)).await;
     let sample: Vec<&Conn> = conns.iter().step_by((conns.len() / 1000).max(1)).collect();
     for (n, conn) in sample.iter().enumerate() {
