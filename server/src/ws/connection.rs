@@ -29,7 +29,7 @@ const WRITE_BATCH: usize = 64;
 /// one system call on each side instead of one per frame, which is most of what a
 /// delivery costs on loopback (BENCHMARKS.md, fanout). Adds at most this much latency, and
 /// only to a socket that is already receiving continuously.
-const COALESCE: Duration = Duration::from_millis(10);
+const COALESCE: Duration = Duration::from_millis(25);
 
 /// Serves one upgraded socket until either side closes it.
 pub async fn run(socket: WebSocket, state: AppState, session: CurrentSession) {
