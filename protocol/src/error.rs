@@ -30,6 +30,8 @@ pub enum ErrorCode {
     InvalidCharacters,
     /// The `client_msg_id` is empty, too long or has characters outside `A-Za-z0-9-_`.
     InvalidClientMsgId,
+    /// This sender used the `client_msg_id` for a message in another room already.
+    ClientMsgIdTaken,
     /// A history or backfill page limit or cursor is out of range.
     InvalidPage,
     /// Too many frames or requests in a short time; slow down and retry.
@@ -87,6 +89,7 @@ impl ErrorCode {
             Self::MessageTooLong => "message_too_long",
             Self::InvalidCharacters => "invalid_characters",
             Self::InvalidClientMsgId => "invalid_client_msg_id",
+            Self::ClientMsgIdTaken => "client_msg_id_taken",
             Self::InvalidPage => "invalid_page",
             Self::RateLimited => "rate_limited",
             Self::Unauthorized => "unauthorized",
@@ -125,6 +128,7 @@ impl ErrorCode {
             Self::InvalidClientMsgId => {
                 "client_msg_id must be 1-64 characters from A-Z a-z 0-9 - _"
             }
+            Self::ClientMsgIdTaken => "this client_msg_id was used for a message in another room",
             Self::InvalidPage => "the page limit or cursor is out of range",
             Self::RateLimited => "too many requests; slow down",
             Self::Unauthorized => "invalid username or password, or not signed in",
@@ -190,6 +194,7 @@ mod tests {
             ErrorCode::MessageTooLong,
             ErrorCode::InvalidCharacters,
             ErrorCode::InvalidClientMsgId,
+            ErrorCode::ClientMsgIdTaken,
             ErrorCode::InvalidPage,
             ErrorCode::RateLimited,
             ErrorCode::Unauthorized,

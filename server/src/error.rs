@@ -88,6 +88,7 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         | C::MessageTooLong
         | C::InvalidCharacters
         | C::InvalidClientMsgId
+        | C::ClientMsgIdTaken
         | C::InvalidUsername
         | C::InvalidPassword
         | C::InvalidRoomName

@@ -34,8 +34,11 @@ pub struct NewMessage<'a> {
 pub enum Inserted {
     /// Stored now, with the next seq.
     New(MessagePosted),
-    /// The same `client_msg_id` was stored before: this is that message.
+    /// The same `client_msg_id` was stored before, in this room: this is that message.
     Duplicate(MessagePosted),
+    /// The sender used this `client_msg_id` for a message in another room; nothing was
+    /// stored.
+    IdTakenElsewhere,
     /// The room does not exist or the sender is not a member; nothing was stored.
     NotAMember,
 }
@@ -74,7 +77,8 @@ pub async fn insert(db: &Db, new: NewMessage<'_>) -> Result<Inserted, sqlx::Erro
                 return Err(err);
             };
             match find_by_client_msg_id(db, new.sender, client_msg_id).await? {
-                Some(existing) => Ok(Inserted::Duplicate(existing)),
+                Some(existing) if existing.room == new.room => Ok(Inserted::Duplicate(existing)),
+                Some(_) => Ok(Inserted::IdTakenElsewhere),
                 None => Err(err),
             }
         }

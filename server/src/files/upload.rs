@@ -317,6 +317,8 @@ async fn record(
     match db::messages::insert(&ctx.db, new).await? {
         Inserted::New(message) | Inserted::Duplicate(message) => Ok(message),
         Inserted::NotAMember => Err(ErrorCode::NotAMember.into()),
+        // Uploads store no client_msg_id, so they never collide.
+        Inserted::IdTakenElsewhere => Err(ErrorCode::ClientMsgIdTaken.into()),
     }
 }
 

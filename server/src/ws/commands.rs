@@ -201,6 +201,7 @@ async fn send(
             ctx.reply(ack(&message));
             Ok(())
         }
+        Inserted::IdTakenElsewhere => Err(ErrorCode::ClientMsgIdTaken),
         Inserted::NotAMember => {
             let exists = db::rooms::get(&state.db, room)
                 .await

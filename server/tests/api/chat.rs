@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use confab_protocol::{ClientFrame, ErrorCode, MessagePosted, ServerFrame};
+use confab_protocol::{ClientFrame, ClientMsgId, ErrorCode, MessagePosted, ServerFrame};
 
 use crate::helpers::{WsClient, spawn_app};
 
@@ -250,4 +250,52 @@ async fn a_room_created_over_http_is_announced_to_the_creators_sockets() {
     );
     a.say(room.id, "a-1", "first").await;
     assert_eq!(next_message(&mut a).await.seq.0, 1);
+}
+
+#[tokio::test]
+async fn a_client_msg_id_reused_in_another_room_is_refused_and_stores_nothing() {
+    let app = spawn_app().await;
+    let alice = app.register("alice").await;
+    let first = alice.create_room("first").await;
+    let second = alice.create_room("second").await;
+    let mut ws = alice.connect().await;
+
+    ws.say(first.id, "same-id", "in the first room").await;
+    let acked = ws
+        .next_matching(|f| match f {
+            ServerFrame::MessageAcked { room, seq, .. } => Some((room, seq)),
+            _ => None,
+        })
+        .await;
+    assert_eq!(acked, (first.id, confab_protocol::Seq(1)));
+
+    ws.say(second.id, "same-id", "in the second room").await;
+    let refused = ws
+        .next_matching(|f| match f {
+            ServerFrame::Error {
+                code,
+                room,
+                client_msg_id,
+                ..
+            } => Some((code, room, client_msg_id)),
+            ServerFrame::MessageAcked { room, .. } => panic!("acked in room {room}"),
+            _ => None,
+        })
+        .await;
+    assert_eq!(
+        refused,
+        (
+            ErrorCode::ClientMsgIdTaken,
+            Some(second.id),
+            Some(ClientMsgId("same-id".into()))
+        )
+    );
+    let page: confab_protocol::api::HistoryPage = alice
+        .get(&format!("/api/rooms/{}/messages", second.id))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(page.messages.is_empty());
+    ws.assert_alive(3).await;
 }
