@@ -7,6 +7,8 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde::Serialize;
 
+use std::time::Duration;
+
 use crate::db::Db;
 use crate::realtime::Realtime;
 use crate::state::AppState;
@@ -24,6 +26,10 @@ async fn healthz() -> &'static str {
     "ok"
 }
 
+/// How long `/readyz` waits for the database: probes come often and must answer quickly,
+/// well before the pool's own acquire timeout when the database is gone.
+const DATABASE_PROBE: Duration = Duration::from_secs(1);
+
 #[derive(Serialize)]
 struct Readiness {
     database: bool,
@@ -36,7 +42,9 @@ async fn readyz(
     State(realtime): State<Realtime>,
 ) -> (StatusCode, Json<Readiness>) {
     let readiness = Readiness {
-        database: db.ping().await,
+        database: tokio::time::timeout(DATABASE_PROBE, db.ping())
+            .await
+            .unwrap_or(false),
         bus: realtime.bus().is_connected(),
     };
     let status = if readiness.database && readiness.bus {
