@@ -10,6 +10,7 @@ pub mod files;
 pub mod hub;
 pub mod metrics;
 pub mod ordering;
+pub mod origin;
 pub mod presence;
 pub mod rate_limit;
 pub mod realtime;

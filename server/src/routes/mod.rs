@@ -10,9 +10,9 @@ pub mod users;
 
 use std::path::Path;
 
-use axum::Router;
 use axum::http::{HeaderValue, header};
 use axum::routing::any;
+use axum::{Router, middleware};
 use confab_protocol::ErrorCode;
 use tower::ServiceBuilder;
 use tower_http::compression::CompressionLayer;
@@ -21,6 +21,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::error::AppError;
+use crate::origin;
 use crate::state::AppState;
 use crate::ws;
 
@@ -30,7 +31,7 @@ pub fn router(state: AppState, dist_dir: &Path) -> Router {
     let client = ServiceBuilder::new()
         .layer(CompressionLayer::new())
         .service(ServeDir::new(dist_dir).fallback(ServeFile::new(dist_dir.join("index.html"))));
-    Router::new()
+    let api = Router::new()
         .nest("/api/auth", auth::router())
         .nest("/api/rooms", rooms::router())
         .nest("/api/users", users::router())
@@ -40,6 +41,12 @@ pub fn router(state: AppState, dist_dir: &Path) -> Router {
             "/api/{*rest}",
             any(|| async { AppError::from(ErrorCode::NotFound) }),
         )
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            origin::refuse_foreign_writes,
+        ));
+    Router::new()
+        .merge(api)
         .merge(health::router())
         .merge(ws::router())
         .fallback_service(client)

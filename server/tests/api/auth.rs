@@ -232,3 +232,62 @@ async fn health_and_readiness_answer() {
     let body: serde_json::Value = ready.json().await.unwrap();
     assert_eq!(body["database"], true);
 }
+
+#[tokio::test]
+async fn a_change_requested_from_a_foreign_origin_is_403_and_changes_nothing() {
+    let app = spawn_app().await;
+    let alice = app.register("alice").await;
+    let room = alice.create_room("general").await;
+    let evil = "http://127.0.0.1:1"; // same site, another port: SameSite=Lax lets the cookie through
+
+    for (path, body) in [
+        (format!("/api/rooms/{}/leave", room.id), None),
+        (
+            "/api/rooms".to_owned(),
+            Some(serde_json::json!({ "name": "planted" })),
+        ),
+        ("/api/auth/sign-out".to_owned(), None),
+    ] {
+        let mut request = alice
+            .http
+            .post(alice.url(&path))
+            .header("cookie", &alice.cookie)
+            .header("origin", evil);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::FORBIDDEN, "{path}");
+        let error: ApiError = response.json().await.unwrap();
+        assert_eq!(error.code, ErrorCode::ForbiddenOrigin, "{path}");
+    }
+    let rooms: Vec<confab_protocol::api::RoomSummary> =
+        alice.get("/api/rooms").await.json().await.unwrap();
+    assert_eq!(
+        rooms.iter().map(|r| r.name.as_str()).collect::<Vec<_>>(),
+        ["general"],
+        "still a member, nothing planted, still signed in"
+    );
+
+    // Reads, the app's own origin and clients that send no Origin (not browsers) pass.
+    let own = format!("http://{}", app.address);
+    let response = alice
+        .http
+        .post(alice.url("/api/rooms"))
+        .header("cookie", &alice.cookie)
+        .header("origin", own)
+        .json(&serde_json::json!({ "name": "own-origin" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let listed = alice
+        .http
+        .get(alice.url("/api/rooms"))
+        .header("cookie", &alice.cookie)
+        .header("origin", evil)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(listed.status(), StatusCode::OK);
+}
