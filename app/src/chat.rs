@@ -304,6 +304,8 @@ impl Chat {
                 client_msg_id,
             } => self.on_error(code, message, frame, room, client_msg_id),
             ServerFrame::Pong { .. } => {}
+            // The close with 4001 that follows ends the session here (`SocketEvent::SessionEnded`).
+            ServerFrame::SessionEnded => {}
         }
     }
 

@@ -21,6 +21,15 @@ pub enum BusTarget {
     /// Every connection of every member of any of these rooms, once each — a user's
     /// presence goes to everyone who shares a room with them.
     Rooms(Vec<RoomId>),
+    /// The connections of one sign-in session of a user (by the SHA-256 of its token, as
+    /// stored): they are closed after the event, which is how a sign-out on one instance
+    /// ends the session's sockets on every instance.
+    Session {
+        /// The session's user (the event travels on their channel).
+        user: UserId,
+        /// The hex SHA-256 of the session's token.
+        session: String,
+    },
 }
 
 /// The header of one event on its way between instances.

@@ -277,6 +277,9 @@ pub enum ServerFrame {
         /// The room left.
         room: RoomId,
     },
+    /// This connection's session was signed out (from any tab, on any instance) or
+    /// expired; the socket closes with 4001 right after. Sign in again.
+    SessionEnded,
     /// Someone became a member of a room you are in (member lists update live).
     MemberJoined {
         /// The room.

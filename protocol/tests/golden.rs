@@ -215,6 +215,7 @@ fn server_frames() -> Vec<(&'static str, ServerFrame)> {
                 seq: Seq(17),
             },
         ),
+        ("server_session_ended", ServerFrame::SessionEnded),
         (
             "server_member_joined",
             ServerFrame::MemberJoined {
@@ -318,6 +319,16 @@ fn bus_envelope_matches_its_golden_json() {
         &BusEnvelope {
             origin: InstanceId("confab-b".into()),
             target: BusTarget::User(UserId(7)),
+        },
+    );
+    check(
+        "bus_envelope_session",
+        &BusEnvelope {
+            origin: InstanceId("confab-a".into()),
+            target: BusTarget::Session {
+                user: UserId(7),
+                session: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08".into(),
+            },
         },
     );
     check(

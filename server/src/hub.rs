@@ -280,6 +280,14 @@ impl Hub {
                     Some(peers) => peers.as_slice().into(),
                     None => return 0,
                 },
+                BusTarget::Session { user, session } => match inner.users.get(user) {
+                    Some(peers) => peers
+                        .iter()
+                        .filter(|p| *p.session == **session)
+                        .cloned()
+                        .collect(),
+                    None => return 0,
+                },
                 BusTarget::Rooms(rooms) => {
                     let mut seen = HashSet::new();
                     rooms
@@ -299,8 +307,8 @@ impl Hub {
     }
 
     /// Closes every local connection opened with the session `session`.
-    pub fn close_session(&self, session: &str, code: u16) {
-        for peers in self.lock().users.values() {
+    pub fn close_session(&self, user: UserId, session: &str, code: u16) {
+        if let Some(peers) = self.lock().users.get(&user) {
             peers
                 .iter()
                 .filter(|p| &*p.session == session)
@@ -468,7 +476,7 @@ mod tests {
         let hub = Hub::default();
         let (_a1, a1_end, _) = hub.register(UserId(1), "s1".into(), &[], 8, None);
         let (_a2, a2_end, _) = hub.register(UserId(1), "s2".into(), &[], 8, None);
-        hub.close_session("s1", confab_protocol::close::SESSION_ENDED);
+        hub.close_session(UserId(1), "s1", confab_protocol::close::SESSION_ENDED);
         assert_eq!(
             a1_end.close.code(),
             Some(confab_protocol::close::SESSION_ENDED)

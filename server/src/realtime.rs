@@ -274,6 +274,14 @@ impl Realtime {
             (BusTarget::User(user), ServerFrame::RoomLeft { room }) => {
                 self.remove_user_from_room(*user, *room);
             }
+            (BusTarget::Session { user, session }, _) => {
+                // Told why, then closed: the writer sends what is queued before the close.
+                self.inner.hub.deliver(target, &bytes);
+                self.inner
+                    .hub
+                    .close_session(*user, session, confab_protocol::close::SESSION_ENDED);
+                return;
+            }
             _ => {}
         }
         self.inner.hub.deliver(target, &bytes);

@@ -79,7 +79,7 @@ const ROOMS_CHANNEL: &str = "confab:rooms";
 fn channel(target: &BusTarget) -> String {
     match target {
         BusTarget::Room(room) => format!("confab:room:{room}"),
-        BusTarget::User(user) => format!("confab:user:{user}"),
+        BusTarget::User(user) | BusTarget::Session { user, .. } => format!("confab:user:{user}"),
         BusTarget::Rooms(_) => ROOMS_CHANNEL.to_owned(),
     }
 }

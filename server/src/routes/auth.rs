@@ -7,7 +7,7 @@ use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum_extra::extract::CookieJar;
 use confab_protocol::api::{Credentials, UserSummary};
-use confab_protocol::{ErrorCode, limits};
+use confab_protocol::{BusTarget, ErrorCode, ServerFrame, limits};
 
 use super::extract::Json;
 use crate::auth::{CurrentSession, password, session};
@@ -89,9 +89,14 @@ async fn sign_out(
     jar: CookieJar,
 ) -> Result<impl IntoResponse, AppError> {
     db::sessions::delete(&db, &current.token_hash).await?;
-    realtime
-        .hub()
-        .close_session(&current.token_hash, confab_protocol::close::SESSION_ENDED);
+    // Its sockets close on every instance, after a `session_ended`.
+    realtime.publish(
+        BusTarget::Session {
+            user: current.user.id,
+            session: current.token_hash,
+        },
+        ServerFrame::SessionEnded,
+    );
     Ok((StatusCode::NO_CONTENT, jar.remove(session::removal())))
 }
 

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use axum::extract::ws::{CloseFrame, Message, WebSocket};
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
 use confab_protocol::{ClientFrame, ErrorCode, PROTOCOL_VERSION, ServerFrame, close};
 use futures_util::{SinkExt, StreamExt, stream::SplitSink};
 
@@ -30,6 +30,15 @@ const WRITE_BATCH: usize = 64;
 /// delivery costs on loopback (BENCHMARKS.md, fanout). Adds at most this much latency, and
 /// only to a socket that is already receiving continuously.
 const COALESCE: Duration = Duration::from_millis(25);
+
+/// How long a closing connection may take to write its last frames and the close frame.
+const CLOSE_GRACE: Duration = Duration::from_secs(2);
+/// How long a slow consumer, its backlog dropped, has to read again and get its close
+/// frame before its connection is simply dropped.
+const SLOW_CLOSE_GRACE: Duration = Duration::from_secs(10);
+/// How long the reader waits for the writer to finish before aborting it (past either
+/// grace, so this only catches the unexpected).
+const WRITER_GRACE: Duration = Duration::from_secs(15);
 
 /// Serves one upgraded socket until either side closes it.
 pub async fn run(socket: WebSocket, state: AppState, session: CurrentSession) {
@@ -111,13 +120,17 @@ pub async fn run(socket: WebSocket, state: AppState, session: CurrentSession) {
     if state.realtime.disconnect(&peer) {
         state.presence.disconnected(user.id);
     }
-    // Dropping the last sender lets the writer drain what is queued and finish.
+    // Dropping the last sender lets the writer drain what is queued and finish. One that
+    // cannot (a peer that stopped reading) is aborted: dropping its half of the socket
+    // closes the TCP connection, so no ghost socket outlives its hub entry.
     drop(peer);
-    if tokio::time::timeout(Duration::from_secs(5), writer)
+    let mut writer = writer;
+    if tokio::time::timeout(WRITER_GRACE, &mut writer)
         .await
         .is_err()
     {
-        tracing::debug!("writer did not finish in time");
+        tracing::debug!("writer did not finish in time; aborting it");
+        writer.abort();
     }
 }
 
@@ -137,8 +150,10 @@ fn is_too_big(err: &axum::Error) -> bool {
 /// Writes queued frames in batches until the queue closes or a close is requested.
 async fn write_loop(mut sink: SplitSink<WebSocket, Message>, mut end: PeerEnd) {
     // Allocated when frames arrive and released when the queue runs dry, so an idle
-    // socket holds no batch buffer.
+    // socket holds no batch buffer. `written` is how much of it has gone to the socket,
+    // so a write interrupted by a close can be resumed (or dropped) without loss.
     let mut batch = Vec::new();
+    let mut written = 0;
     let mut last_write: Option<Instant> = None;
     let closed = end.close.requested();
     tokio::pin!(closed);
@@ -167,14 +182,18 @@ async fn write_loop(mut sink: SplitSink<WebSocket, Message>, mut end: PeerEnd) {
                     }
                 }
                 metrics::FRAMES_OUT.increment(batch.len() as u64);
-                for frame in batch.drain(..) {
-                    if sink.feed(Message::Text(frame)).await.is_err() {
-                        return;
-                    }
-                }
-                if sink.flush().await.is_err() {
+                // A peer that stops reading blocks this write once its TCP window is
+                // full: a close request (a slow consumer's, say) must still get through.
+                let ok = tokio::select! {
+                    biased;
+                    code = &mut closed => break Some(code),
+                    ok = write_from(&mut sink, &batch, &mut written) => ok,
+                };
+                if !ok {
                     return;
                 }
+                batch.clear();
+                written = 0;
                 last_write = Some(Instant::now());
                 if end.queue.is_empty() {
                     batch = Vec::new();
@@ -182,12 +201,51 @@ async fn write_loop(mut sink: SplitSink<WebSocket, Message>, mut end: PeerEnd) {
             }
         }
     };
-    let frame = code.map(|code| CloseFrame {
-        code,
-        reason: close_reason(code).into(),
-    });
-    let _ = sink.send(Message::Close(frame)).await;
-    let _ = sink.close().await;
+    // A polite close (signed out, shutting down) first delivers what is already queued —
+    // `session_ended`, say. A slow consumer's backlog is dropped at once (its memory with
+    // it); it only gets the close frame, if it starts reading again soon enough.
+    let slow = code == Some(close::SLOW_CONSUMER);
+    if slow {
+        batch = Vec::new();
+        written = 0;
+        end.queue.close();
+        while end.queue.try_recv().is_ok() {}
+    }
+    let finish = async {
+        if !slow {
+            while let Ok(frame) = end.queue.try_recv() {
+                batch.push(frame);
+            }
+            if !write_from(&mut sink, &batch, &mut written).await {
+                return;
+            }
+        }
+        let frame = code.map(|code| CloseFrame {
+            code,
+            reason: close_reason(code).into(),
+        });
+        let _ = sink.send(Message::Close(frame)).await;
+        let _ = sink.close().await;
+    };
+    let grace = if slow { SLOW_CLOSE_GRACE } else { CLOSE_GRACE };
+    let _ = tokio::time::timeout(grace, finish).await;
+}
+
+/// Writes `batch[*written..]` and flushes once; `false` when the socket failed. `written`
+/// counts the frames handed to the socket, so a caller that drops this future midway
+/// knows where to resume: a frame is either handed over whole or not at all.
+async fn write_from(
+    sink: &mut SplitSink<WebSocket, Message>,
+    batch: &[Utf8Bytes],
+    written: &mut usize,
+) -> bool {
+    while let Some(frame) = batch.get(*written) {
+        if sink.feed(Message::Text(frame.clone())).await.is_err() {
+            return false;
+        }
+        *written += 1;
+    }
+    sink.flush().await.is_ok()
 }
 
 fn close_reason(code: u16) -> &'static str {

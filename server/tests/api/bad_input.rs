@@ -223,3 +223,79 @@ async fn a_user_posting_faster_than_the_limit_gets_rate_limited_and_keeps_the_so
         "refused sends are not stored"
     );
 }
+
+/// The server-side TCP state of the connection from `client` to `server` (from
+/// `/proc/net/tcp`): `Some("01")` while established.
+fn server_side_tcp_state(
+    server: std::net::SocketAddr,
+    client: std::net::SocketAddr,
+) -> Option<String> {
+    let table = std::fs::read_to_string("/proc/net/tcp").ok()?;
+    let hex = |addr: std::net::SocketAddr| {
+        let std::net::SocketAddr::V4(v4) = addr else {
+            return String::new();
+        };
+        format!(
+            "{:08X}:{:04X}",
+            u32::from_le_bytes(v4.ip().octets()),
+            v4.port()
+        )
+    };
+    let (local, remote) = (hex(server), hex(client));
+    table.lines().skip(1).find_map(|line| {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        (fields.get(1) == Some(&local.as_str()) && fields.get(2) == Some(&remote.as_str()))
+            .then(|| fields.get(3).map(|s| (*s).to_owned()))
+            .flatten()
+    })
+}
+
+#[tokio::test]
+async fn a_slow_consumer_that_never_reads_again_is_dropped_not_kept_as_a_ghost() {
+    let (mut config, _dir) = crate::helpers::test_config().await;
+    config.outbound_queue = 32;
+    let app = crate::helpers::TestApp::start(config).await;
+    let alice = app.register("alice").await;
+    let bob = app.register("bob").await;
+    let room = alice.create_room("firehose").await.id;
+    bob.join(room).await;
+    let mut sender = alice.connect().await;
+    let stalled = bob.connect().await; // never reads again
+    let client = match stalled.stream.get_ref() {
+        tokio_tungstenite::MaybeTlsStream::Plain(tcp) => tcp.local_addr().unwrap(),
+        _ => unreachable!("plain TCP in tests"),
+    };
+    assert_eq!(
+        server_side_tcp_state(app.address, client).as_deref(),
+        Some("01")
+    );
+
+    // Far more than the queue and the socket buffers hold; the sender reads as it goes
+    // (its own queue is as small).
+    let body = "y".repeat(3_900);
+    for chunk in 0..300 {
+        for n in 0..8 {
+            sender.say(room, &format!("f{chunk}-{n}"), &body).await;
+        }
+        let mut seen = 0;
+        while seen < 16 {
+            if matches!(
+                sender.next_frame().await,
+                ServerFrame::MessageAcked { .. } | ServerFrame::MessagePosted(_)
+            ) {
+                seen += 1;
+            }
+        }
+    }
+    // Within the slow consumer's grace (10 s) plus slack, the server lets go of it.
+    let deadline = std::time::Instant::now() + Duration::from_secs(25);
+    while server_side_tcp_state(app.address, client).as_deref() == Some("01") {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the stalled connection is still established on the server"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    sender.assert_alive(5).await;
+    drop(stalled);
+}

@@ -570,8 +570,28 @@ async fn a_client_that_stops_reading_is_cut_off_while_memory_stays_bounded_and_o
     bob.join(room.id).await;
     carol.join(room.id).await;
     let mut sender = alice.connect().await;
-    let mut stalled = bob.connect().await; // never reads until the end
+    let mut stalled = bob.connect().await; // stops reading
     let mut reader = carol.connect().await;
+
+    // Bob reads again as soon as the server has given up on him (the metric says so),
+    // within the grace a cut-off client has: he finds his socket closed with 4008.
+    let metrics_url = format!("http://{}/metrics", server.address);
+    let stalled_closed = tokio::spawn(async move {
+        loop {
+            let text = reqwest::get(&metrics_url)
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap();
+            if text.lines().any(|l| {
+                l.starts_with("confab_slow_consumer_disconnects_total") && !l.ends_with(" 0")
+            }) {
+                return stalled.closed_with().await.map(u16::from);
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    });
 
     let read_all = tokio::spawn(async move {
         let mut next = 1;
@@ -603,7 +623,10 @@ async fn a_client_that_stops_reading_is_cut_off_while_memory_stays_bounded_and_o
         .expect("reader gets everything")
         .unwrap();
 
-    let code = stalled.closed_with().await.map(u16::from);
+    let code = tokio::time::timeout(Duration::from_secs(60), stalled_closed)
+        .await
+        .expect("the slow consumer is cut off")
+        .unwrap();
     assert_eq!(code, Some(confab_protocol::close::SLOW_CONSUMER));
     let metrics = reqwest::get(format!("http://{}/metrics", server.address))
         .await
