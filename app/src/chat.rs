@@ -17,7 +17,7 @@ use confab_protocol::api::{
 use confab_protocol::limits::{check_message_body, check_room_name};
 use confab_protocol::{
     ApiError, ClientFrame, ClientMsgId, ErrorCode, FileStage, MessagePosted, PROTOCOL_VERSION,
-    RoomId, Seq, ServerFrame, UnixMillis, UserId,
+    RoomId, Seq, ServerFrame, UnixMillis, UploadId, UserId,
 };
 use gloo_timers::callback::Interval;
 use leptos::prelude::*;
@@ -27,7 +27,7 @@ use crate::api;
 use crate::browser::{self, now_millis};
 use crate::state::{
     Ack, Connection, RemoteProgress, Session, Store, Timeline, Typist, UploadBar, UploadKey,
-    apply_file_progress,
+    apply_file_progress, drop_stale_uploads,
 };
 use crate::upload::Upload;
 use crate::ws::{Socket, SocketEvent};
@@ -40,6 +40,9 @@ const BACKFILL_PAGE: u32 = 100;
 const TYPING_REFRESH_MILLIS: i64 = 3_000;
 /// Someone else's typing indicator lapses this long after its last refresh.
 const TYPING_TTL_MILLIS: i64 = 6_000;
+/// Someone else's upload bar with no news for this long is dropped: the server aborts an
+/// upload stalled for 30 s, so its `failed` (or its instance) was lost.
+const STALE_UPLOAD_MILLIS: i64 = 45_000;
 /// How long someone else's failed upload stays on screen.
 const FAILED_UPLOAD_SHOWN_MILLIS: u64 = 8_000;
 /// How often the open room is marked read (the throttle for `read` frames).
@@ -145,7 +148,10 @@ impl Chat {
         self.store.session.set(Session::SignedIn(user));
         self.refresh_rooms(true);
         self.connect();
-        let ticker = Interval::new(READ_EVERY.as_millis() as u32, move || self.mark_read());
+        let ticker = Interval::new(READ_EVERY.as_millis() as u32, move || {
+            self.mark_read();
+            self.drop_stale_uploads();
+        });
         self.book.update_value(|b| b.ticker = Some(ticker));
     }
 
@@ -414,6 +420,10 @@ impl Chat {
         let mine = self.store.me_untracked().is_some_and(|me| me.id == sender);
         self.bump_room(room, seq, mine);
         self.clear_typist(room, sender);
+        if let Some(file) = &message.file {
+            // The upload's id is the stored file's: its bar gives way to the file.
+            self.forget_upload(room, &UploadKey::Remote(UploadId(file.id.0.clone())));
+        }
         let members_stale = self.store.members.with_untracked(|m| {
             m.get(&room)
                 .is_some_and(|list| !list.iter().any(|member| member.id == sender))
@@ -931,6 +941,7 @@ impl Chat {
                 bytes: 0,
                 total: Some(file.size() as u64),
                 failed: None,
+                updated_at: now_millis(),
             });
         });
         let progress_key = key.clone();
@@ -1000,6 +1011,25 @@ impl Chat {
         });
     }
 
+    /// Drops others' upload bars that have heard nothing for a while.
+    fn drop_stale_uploads(self) {
+        let stale_before = now_millis() - STALE_UPLOAD_MILLIS;
+        let any = self.store.uploads.with_untracked(|u| {
+            u.values().flatten().any(|b| {
+                matches!(b.key, UploadKey::Remote(_))
+                    && b.failed.is_none()
+                    && b.updated_at < stale_before
+            })
+        });
+        if any {
+            self.store.uploads.update(|u| {
+                for bars in u.values_mut() {
+                    drop_stale_uploads(bars, stale_before);
+                }
+            });
+        }
+    }
+
     fn on_file_progress(self, room: RoomId, user: UserId, mut progress: RemoteProgress) {
         let me = self.store.me_untracked().map(|u| u.id);
         // This tab follows its own uploads by the browser's progress events.
@@ -1026,8 +1056,9 @@ impl Chat {
             FileStage::Failed => Some(UploadKey::Remote(progress.upload.clone())),
             _ => None,
         };
+        let now = now_millis();
         self.store.uploads.update(|u| {
-            apply_file_progress(u.entry(room).or_default(), progress);
+            apply_file_progress(u.entry(room).or_default(), progress, now);
         });
         // Someone else's failure is news for a moment, not for good.
         if let Some(key) = failed {

@@ -395,6 +395,9 @@ pub struct UploadBar {
     pub total: Option<u64>,
     /// Why it failed, once it did.
     pub failed: Option<String>,
+    /// When it last moved (ms since the epoch, local clock): a bar that stops hearing
+    /// from its upload is dropped (its instance may have died mid-upload).
+    pub updated_at: i64,
 }
 
 /// What a `file_progress` frame says of someone's upload.
@@ -419,7 +422,7 @@ pub struct RemoteProgress {
 /// Applies a `file_progress` frame to a room's upload bars: started and progress move a
 /// bar (never backwards: frames from the bus may overtake each other), completed removes
 /// it (the `file` message takes its place), failed keeps it with the reason.
-pub fn apply_file_progress(bars: &mut Vec<UploadBar>, progress: RemoteProgress) {
+pub fn apply_file_progress(bars: &mut Vec<UploadBar>, progress: RemoteProgress, now: i64) {
     let key = UploadKey::Remote(progress.upload);
     let index = bars.iter().position(|b| b.key == key);
     match progress.stage {
@@ -437,12 +440,14 @@ pub fn apply_file_progress(bars: &mut Vec<UploadBar>, progress: RemoteProgress) 
                         bytes: 0,
                         total: None,
                         failed: None,
+                        updated_at: now,
                     });
                     let last = bars.len() - 1;
                     &mut bars[last]
                 }
             };
             bar.bytes = bar.bytes.max(progress.bytes);
+            bar.updated_at = now;
             bar.total = progress.total.or(bar.total);
             if stage == FileStage::Failed {
                 bar.failed = Some(
@@ -453,6 +458,17 @@ pub fn apply_file_progress(bars: &mut Vec<UploadBar>, progress: RemoteProgress) 
             }
         }
     }
+}
+
+/// Drops the bars of others' uploads that have not moved since `stale_before` (their
+/// `completed` or `failed` was lost, or their instance died mid-upload). This tab's own
+/// uploads and failures on screen are left alone. Returns whether any went.
+pub fn drop_stale_uploads(bars: &mut Vec<UploadBar>, stale_before: i64) -> bool {
+    let before = bars.len();
+    bars.retain(|b| {
+        !matches!(b.key, UploadKey::Remote(_)) || b.failed.is_some() || b.updated_at >= stale_before
+    });
+    bars.len() != before
 }
 
 /// Someone typing in a room.
@@ -781,20 +797,48 @@ mod tests {
     #[test]
     fn file_progress_moves_a_bar_forward_only_and_completion_removes_it() {
         let mut bars = Vec::new();
-        apply_file_progress(&mut bars, progress(FileStage::Started, 0));
-        apply_file_progress(&mut bars, progress(FileStage::Progress, 600));
-        apply_file_progress(&mut bars, progress(FileStage::Progress, 300));
+        apply_file_progress(&mut bars, progress(FileStage::Started, 0), 1);
+        apply_file_progress(&mut bars, progress(FileStage::Progress, 600), 2);
+        apply_file_progress(&mut bars, progress(FileStage::Progress, 300), 3);
         assert_eq!(bars.len(), 1);
         assert_eq!((bars[0].bytes, bars[0].total), (600, Some(1000)));
         assert_eq!(bars[0].uploader.as_deref(), Some("bob"));
-        apply_file_progress(&mut bars, progress(FileStage::Completed, 1000));
+        apply_file_progress(&mut bars, progress(FileStage::Completed, 1000), 4);
         assert!(bars.is_empty());
+    }
+
+    #[test]
+    fn bars_of_others_uploads_that_stopped_moving_are_dropped_but_not_failures_or_own() {
+        let mut bars = Vec::new();
+        apply_file_progress(&mut bars, progress(FileStage::Progress, 100), 1_000);
+        let mut failed = progress(FileStage::Failed, 0);
+        failed.upload = UploadId("u-2".into());
+        apply_file_progress(&mut bars, failed, 1_000);
+        bars.push(UploadBar {
+            key: UploadKey::Local(1),
+            file_name: "mine.bin".into(),
+            uploader: None,
+            bytes: 0,
+            total: None,
+            failed: None,
+            updated_at: 0,
+        });
+        assert!(!drop_stale_uploads(&mut bars, 500));
+        assert!(drop_stale_uploads(&mut bars, 5_000));
+        let left: Vec<&UploadKey> = bars.iter().map(|b| &b.key).collect();
+        assert_eq!(
+            left,
+            [
+                &UploadKey::Remote(UploadId("u-2".into())),
+                &UploadKey::Local(1)
+            ]
+        );
     }
 
     #[test]
     fn a_failed_upload_keeps_its_bar_with_the_reason_even_without_a_start() {
         let mut bars = Vec::new();
-        apply_file_progress(&mut bars, progress(FileStage::Failed, 0));
+        apply_file_progress(&mut bars, progress(FileStage::Failed, 0), 1);
         assert_eq!(bars.len(), 1);
         assert_eq!(bars[0].failed.as_deref(), Some("file too large"));
     }

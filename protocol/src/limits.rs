@@ -21,7 +21,8 @@ pub const USERNAME_CHARS: std::ops::RangeInclusive<usize> = 3..=32;
 /// Passwords: 8 to 256 characters.
 pub const PASSWORD_CHARS: std::ops::RangeInclusive<usize> = 8..=256;
 
-/// Room names: 1 to 64 characters after trimming, no control characters.
+/// Room names: 1 to 64 characters after trimming, no control characters and no invisible
+/// ones (zero-width spaces, bidirectional controls) — a name must look like what it is.
 pub const ROOM_NAME_CHARS: std::ops::RangeInclusive<usize> = 1..=64;
 
 /// Most messages in one history page; the default page is [`DEFAULT_PAGE`].
@@ -77,7 +78,13 @@ pub fn check_password(password: &str) -> Result<(), ErrorCode> {
 /// Checks a group room's name (after trimming) against [`ROOM_NAME_CHARS`].
 pub fn check_room_name(name: &str) -> Result<(), ErrorCode> {
     let name = name.trim();
-    if ROOM_NAME_CHARS.contains(&name.chars().count()) && !name.chars().any(char::is_control) {
+    // Invisible characters would let "gen\u{200b}eral" pass for "general".
+    let invisible = |c: char| {
+        c.is_control()
+            || is_bidi_control(c)
+            || matches!(c, '\u{200b}' | '\u{200c}' | '\u{2060}' | '\u{feff}')
+    };
+    if ROOM_NAME_CHARS.contains(&name.chars().count()) && !name.chars().any(invisible) {
         Ok(())
     } else {
         Err(ErrorCode::InvalidRoomName)
@@ -219,6 +226,19 @@ mod tests {
         assert_eq!(check_password("long enough"), Ok(()));
         assert_eq!(check_room_name("  general "), Ok(()));
         assert_eq!(check_room_name("   "), Err(ErrorCode::InvalidRoomName));
+        assert_eq!(
+            check_room_name("gen\u{200b}eral"),
+            Err(ErrorCode::InvalidRoomName)
+        );
+        assert_eq!(
+            check_room_name("\u{202e}lareneg"),
+            Err(ErrorCode::InvalidRoomName)
+        );
+        assert_eq!(
+            check_room_name("café 👩\u{200d}💻"),
+            Ok(()),
+            "joiners in emoji are fine"
+        );
         assert_eq!(
             check_room_name(&"r".repeat(65)),
             Err(ErrorCode::InvalidRoomName)

@@ -6,10 +6,13 @@
 //! Uploads are written as multipart uploads: the local store writes them to a staging file
 //! beside the destination (`<id>#<n>`) and renames it into place on completion, so a
 //! reader never sees half a file, and an aborted (or dropped) upload removes its staging
-//! file.
+//! file. A process killed mid-upload cannot: opening the store removes staging files that
+//! have not been written to for a while (a live upload writes at least every 30 s, or is
+//! aborted as stalled).
 
 use std::path::Path;
 use std::sync::Arc;
+use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
 use confab_protocol::FileId;
@@ -23,6 +26,9 @@ use super::OpenError;
 /// holds and the number of writes. (A local directory takes parts of any size; S3-like
 /// stores want at least 5 MiB per part.)
 const PART_BYTES: usize = 1024 * 1024;
+
+/// A staging file untouched for this long belongs to an upload whose process died.
+const STALE_STAGING: Duration = Duration::from_secs(10 * 60);
 
 /// Handle to the store: cheap to clone.
 #[derive(Debug, Clone)]
@@ -48,6 +54,13 @@ impl FileStore {
             path: dir.to_path_buf(),
             source,
         })?;
+        let removed = remove_stale_staging(dir, SystemTime::now(), STALE_STAGING);
+        if removed > 0 {
+            tracing::info!(
+                removed,
+                "removed staging files of uploads that never finished"
+            );
+        }
         Ok(Self {
             inner: Arc::new(store),
         })
@@ -80,6 +93,27 @@ impl FileStore {
             Err(err) => Err(err),
         }
     }
+}
+
+/// Removes the staging files (`<id>#<n>`) in `dir` last modified more than `stale` before
+/// `now`; returns how many. Errors are skipped: this is housekeeping.
+fn remove_stale_staging(dir: &Path, now: SystemTime, stale: Duration) -> usize {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    entries
+        .filter_map(Result::ok)
+        .filter(|entry| entry.file_name().to_string_lossy().contains('#'))
+        .filter(|entry| {
+            entry
+                .metadata()
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|modified| now.duration_since(modified).ok())
+                .is_some_and(|age| age > stale)
+        })
+        .filter(|entry| std::fs::remove_file(entry.path()).is_ok())
+        .count()
 }
 
 /// A file being written. Dropping it without [`FileWriter::finish`] discards what was
@@ -130,5 +164,34 @@ impl FileWriter {
         if let Err(err) = self.upload.abort().await {
             tracing::warn!(error = %err, "cannot remove an aborted upload's partial data");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_staging_files_untouched_for_a_while_are_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let old = SystemTime::now() - Duration::from_secs(3600);
+        for name in ["0f3c2a9e#1", "live#2", "0f3c2a9e5b7d41c88e6a1f2b3c4d5e6f"] {
+            std::fs::write(dir.path().join(name), b"bytes").unwrap();
+        }
+        for name in ["0f3c2a9e#1", "0f3c2a9e5b7d41c88e6a1f2b3c4d5e6f"] {
+            let file = std::fs::File::options()
+                .write(true)
+                .open(dir.path().join(name))
+                .unwrap();
+            file.set_modified(old).unwrap();
+        }
+        let removed = remove_stale_staging(dir.path(), SystemTime::now(), STALE_STAGING);
+        assert_eq!(removed, 1);
+        let mut left: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        left.sort();
+        assert_eq!(left, ["0f3c2a9e5b7d41c88e6a1f2b3c4d5e6f", "live#2"]);
     }
 }
