@@ -86,6 +86,12 @@ pub struct Config {
     /// three times that; over it a send is refused with `rate_limited`. 0: no limit.
     #[arg(long, env = "CONFAB_MAX_POSTS_PER_SEC", default_value_t = 10)]
     pub max_posts_per_sec: u32,
+
+    /// Frames of any kind one connection may send per second, in bursts of five times
+    /// that; over it typing, read and ping frames are dropped and others refused with
+    /// `rate_limited`. 0: no limit.
+    #[arg(long, env = "CONFAB_MAX_FRAMES_PER_SEC", default_value_t = 40)]
+    pub max_frames_per_sec: u32,
 }
 
 impl Config {
@@ -116,6 +122,7 @@ impl Config {
             secure_cookies: false,
             presence_ttl_secs: 15,
             max_posts_per_sec: 10,
+            max_frames_per_sec: 40,
         }
     }
 }

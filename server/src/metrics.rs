@@ -42,6 +42,7 @@ handle!(BUS_RECEIVED: Counter = counter!("confab_bus_received_total"), "Envelope
 handle!(BUS_DROPPED: Counter = counter!("confab_bus_dropped_total"), "Envelopes dropped: the publish queue was full.");
 handle!(REDIS_RECONNECTS: Counter = counter!("confab_redis_reconnects_total"), "Times the Redis bus connected again after losing its connection.");
 handle!(SLOW_CONSUMERS: Counter = counter!("confab_slow_consumer_disconnects_total"), "Connections closed because their outbound queue overflowed.");
+handle!(FRAMES_OVER_BUDGET: Counter = counter!("confab_frames_over_budget_total"), "Client frames refused because their connection sent too many too fast.");
 handle!(BACKFILL_REQUESTS: Counter = counter!("confab_backfill_requests_total"), "Backfill frames served to clients.");
 handle!(PRESENCE_CHANGES: Counter = counter!("confab_presence_changes_total"), "Users announced online or offline by this instance.");
 handle!(GAP_REPAIRS: Counter = counter!("confab_gap_repairs_total"), "Room gaps filled from the database instead of the bus.");

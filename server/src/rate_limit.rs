@@ -5,14 +5,16 @@
 //! several instances gets the allowance on each — a bound, not an exact quota.
 //!
 //! Typing and read markers have their own throttles (`typing`, client side); this one is
-//! for what is stored: messages and files.
+//! for what is stored: messages and files. Every connection also has a [`FrameBudget`]
+//! for all the frames it sends, so no client can keep the server busy with cheap ones
+//! (backfills, typing, pings) either.
 
 use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
 
 use confab_protocol::UserId;
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use governor::{DefaultDirectRateLimiter, DefaultKeyedRateLimiter, Quota, RateLimiter};
 
 /// How much a user may post in one go after a quiet spell, as a multiple of the rate.
 pub const BURST_FACTOR: u32 = 3;
@@ -69,6 +71,36 @@ impl PostLimiter {
     }
 }
 
+/// How many frames a connection may send in one go, as a multiple of its rate (a
+/// reconnect resends and backfills at once).
+pub const FRAME_BURST_FACTOR: u32 = 5;
+
+/// One connection's allowance of frames of any kind.
+pub struct FrameBudget(Option<DefaultDirectRateLimiter>);
+
+impl std::fmt::Debug for FrameBudget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("FrameBudget")
+    }
+}
+
+impl FrameBudget {
+    /// `per_second` frames, in bursts of [`FRAME_BURST_FACTOR`] times that; 0: no limit.
+    pub fn new(per_second: u32) -> Self {
+        Self(NonZeroU32::new(per_second).map(|rate| {
+            let factor = NonZeroU32::new(FRAME_BURST_FACTOR).unwrap_or(NonZeroU32::MIN);
+            RateLimiter::direct(Quota::per_second(rate).allow_burst(rate.saturating_mul(factor)))
+        }))
+    }
+
+    /// Takes one frame from the allowance; `false` when it is used up for now.
+    pub fn allow(&self) -> bool {
+        self.0
+            .as_ref()
+            .is_none_or(|limiter| limiter.check().is_ok())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -84,5 +116,13 @@ mod tests {
         );
         let unlimited = PostLimiter::new(0);
         assert!((0..1000).all(|_| unlimited.allow(UserId(1))));
+    }
+
+    #[test]
+    fn a_connection_may_send_a_burst_of_frames_and_no_more_at_once() {
+        let budget = FrameBudget::new(40);
+        let allowed = (0..1000).filter(|_| budget.allow()).count();
+        assert_eq!(allowed, 200);
+        assert!((0..1000).all(|_| FrameBudget::new(0).allow()));
     }
 }

@@ -84,6 +84,7 @@ impl Application {
         let settings = Arc::new(Settings {
             allowed_origins: config.allowed_origins.clone(),
             secure_cookies: config.secure_cookies,
+            max_frames_per_sec: config.max_frames_per_sec,
         });
         let state = AppState {
             db,

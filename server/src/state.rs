@@ -19,6 +19,8 @@ pub struct Settings {
     pub allowed_origins: Vec<String>,
     /// Whether the session cookie is marked `Secure`.
     pub secure_cookies: bool,
+    /// Frames per second each connection may send (0: no limit).
+    pub max_frames_per_sec: u32,
 }
 
 /// The application state.

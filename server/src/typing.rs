@@ -26,7 +26,16 @@ struct Indicator {
 /// The live indicators this instance has delivered.
 #[derive(Debug, Default)]
 pub struct TypingTimers {
-    live: Mutex<HashMap<(RoomId, UserId), Indicator>>,
+    state: Mutex<State>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    /// Indicators on, by room and typist.
+    live: HashMap<(RoomId, UserId), Indicator>,
+    /// When each typist's last `on` went out, kept for [`MIN_REFRESH`] even after an `off`,
+    /// so alternating on/off cannot get past the throttle.
+    last_on: HashMap<(RoomId, UserId), Instant>,
 }
 
 /// An indicator that ended.
@@ -41,20 +50,31 @@ pub struct Ended {
 }
 
 impl TypingTimers {
-    fn lock(&self) -> MutexGuard<'_, HashMap<(RoomId, UserId), Indicator>> {
-        self.live.lock().unwrap_or_else(|p| p.into_inner())
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Whether an `on` refresh from `user` in `room` should be forwarded now.
-    pub fn should_forward(&self, room: RoomId, user: UserId, now: Instant) -> bool {
-        self.lock()
-            .get(&(room, user))
-            .is_none_or(|i| now.duration_since(i.refreshed) >= MIN_REFRESH)
+    /// Whether a typing event from `user` in `room` should be forwarded now: an `on` at
+    /// most once per [`MIN_REFRESH`], an `off` only while an indicator is on.
+    pub fn should_forward(&self, room: RoomId, user: UserId, on: bool, now: Instant) -> bool {
+        let state = self.lock();
+        if on {
+            state
+                .last_on
+                .get(&(room, user))
+                .is_none_or(|at| now.duration_since(*at) >= MIN_REFRESH)
+        } else {
+            state.live.contains_key(&(room, user))
+        }
     }
 
     /// Records a delivered typing event.
     pub fn record(&self, room: RoomId, user: UserId, username: &str, on: bool, now: Instant) {
-        let mut live = self.lock();
+        let mut state = self.lock();
+        if on {
+            state.last_on.insert((room, user), now);
+        }
+        let live = &mut state.live;
         if on {
             live.insert(
                 (room, user),
@@ -70,7 +90,7 @@ impl TypingTimers {
 
     /// Ends `user`'s indicator in `room` (they sent a message); returns it if it was live.
     pub fn end(&self, room: RoomId, user: UserId) -> Option<Ended> {
-        self.lock().remove(&(room, user)).map(|i| Ended {
+        self.lock().live.remove(&(room, user)).map(|i| Ended {
             room,
             user,
             username: i.username,
@@ -79,7 +99,8 @@ impl TypingTimers {
 
     /// Ends every indicator of `user` (their last connection here closed).
     pub fn end_user(&self, user: UserId) -> Vec<Ended> {
-        let mut live = self.lock();
+        let mut state = self.lock();
+        let live = &mut state.live;
         let rooms: Vec<RoomId> = live
             .keys()
             .filter(|(_, u)| *u == user)
@@ -99,7 +120,11 @@ impl TypingTimers {
 
     /// Removes and returns the indicators not refreshed within `TYPING_TTL` of `now`.
     pub fn lapsed(&self, now: Instant) -> Vec<Ended> {
-        let mut live = self.lock();
+        let mut state = self.lock();
+        state
+            .last_on
+            .retain(|_, at| now.duration_since(*at) < MIN_REFRESH);
+        let live = &mut state.live;
         let due: Vec<(RoomId, UserId)> = live
             .iter()
             .filter(|(_, i)| now.duration_since(i.refreshed) >= TYPING_TTL)
@@ -145,11 +170,32 @@ mod tests {
     fn refreshes_are_forwarded_at_most_once_per_interval() {
         let timers = TypingTimers::default();
         let t0 = Instant::now();
-        assert!(timers.should_forward(RoomId(1), UserId(2), t0));
+        assert!(timers.should_forward(RoomId(1), UserId(2), true, t0));
         timers.record(RoomId(1), UserId(2), "bob", true, t0);
-        assert!(!timers.should_forward(RoomId(1), UserId(2), t0 + MIN_REFRESH / 2));
-        assert!(timers.should_forward(RoomId(1), UserId(2), t0 + MIN_REFRESH));
-        assert!(timers.should_forward(RoomId(1), UserId(3), t0));
+        assert!(!timers.should_forward(RoomId(1), UserId(2), true, t0 + MIN_REFRESH / 2));
+        assert!(timers.should_forward(RoomId(1), UserId(2), true, t0 + MIN_REFRESH));
+        assert!(timers.should_forward(RoomId(1), UserId(3), true, t0));
+    }
+
+    #[test]
+    fn alternating_on_and_off_cannot_get_past_the_throttle() {
+        let timers = TypingTimers::default();
+        let t0 = Instant::now();
+        let (room, user) = (RoomId(1), UserId(2));
+        let mut forwarded = 0;
+        for i in 0..100u32 {
+            let now = t0 + Duration::from_millis(u64::from(i) * 5);
+            let on = i % 2 == 0;
+            if timers.should_forward(room, user, on, now) {
+                timers.record(room, user, "bob", on, now);
+                forwarded += 1;
+            }
+        }
+        assert_eq!(forwarded, 2, "one on and its off in half a second");
+        assert!(
+            !timers.should_forward(room, user, false, t0),
+            "nothing to turn off"
+        );
     }
 
     #[test]

@@ -14,6 +14,7 @@ use crate::db;
 use crate::db::messages::{Inserted, NewMessage, Page};
 use crate::error::{AppError, database_error_code};
 use crate::hub::Peer;
+use crate::metrics;
 use crate::routes::rooms::{join, leave, page_limit};
 use crate::state::AppState;
 
@@ -38,6 +39,19 @@ impl Context<'_> {
 pub async fn handle(ctx: &Context<'_>, frame: ClientFrame) {
     if let Err(code) = dispatch(ctx, &frame).await {
         ctx.reply(ServerFrame::error_for(code, &frame));
+    }
+}
+
+/// Answers a frame sent over the connection's frame budget: best-effort frames (typing,
+/// read markers, pings) are dropped without a word; anything else gets `rate_limited`
+/// so the client can retry it.
+pub fn refuse_over_budget(ctx: &Context<'_>, frame: &ClientFrame) {
+    metrics::FRAMES_OVER_BUDGET.increment(1);
+    if !matches!(
+        frame,
+        ClientFrame::SetTyping { .. } | ClientFrame::MarkRead { .. } | ClientFrame::Ping { .. }
+    ) {
+        ctx.reply(ServerFrame::error_for(ErrorCode::RateLimited, frame));
     }
 }
 
@@ -79,13 +93,12 @@ async fn dispatch(ctx: &Context<'_>, frame: &ClientFrame) -> Result<(), ErrorCod
             if !state.realtime.hub().is_in_room(ctx.peer.id, *room) {
                 return Err(ErrorCode::NotAMember);
             }
-            // Receivers hold an indicator for seconds: refreshes faster than that are
-            // dropped here rather than fanned out.
-            if *on
-                && !state
-                    .realtime
-                    .typing()
-                    .should_forward(*room, user, Instant::now())
+            // Receivers hold an indicator for seconds: refreshes faster than that, and
+            // an `off` with nothing on, are dropped here rather than fanned out.
+            if !state
+                .realtime
+                .typing()
+                .should_forward(*room, user, *on, Instant::now())
             {
                 return Ok(());
             }

@@ -17,6 +17,7 @@ use crate::auth::CurrentSession;
 use crate::db;
 use crate::hub::PeerEnd;
 use crate::metrics;
+use crate::rate_limit::FrameBudget;
 use crate::realtime::encode;
 use crate::state::AppState;
 
@@ -82,6 +83,7 @@ pub async fn run(socket: WebSocket, state: AppState, session: CurrentSession) {
         peer: &peer,
         user: &user,
     };
+    let budget = FrameBudget::new(state.settings.max_frames_per_sec);
     // One subscription to the close signal for the connection's life, not one per frame.
     let closed = close.requested();
     tokio::pin!(closed);
@@ -95,6 +97,7 @@ pub async fn run(socket: WebSocket, state: AppState, session: CurrentSession) {
             Some(Ok(Message::Text(text))) => {
                 metrics::FRAMES_IN.increment(1);
                 match ClientFrame::decode(text.as_str()) {
+                    Ok(frame) if !budget.allow() => commands::refuse_over_budget(&ctx, &frame),
                     Ok(frame) => Box::pin(commands::handle(&ctx, frame)).await,
                     Err(err) => ctx.reply(ServerFrame::decode_error(err)),
                 }

@@ -299,3 +299,59 @@ async fn a_slow_consumer_that_never_reads_again_is_dropped_not_kept_as_a_ghost()
     sender.assert_alive(5).await;
     drop(stalled);
 }
+
+#[tokio::test]
+async fn a_connection_flooding_frames_gets_rate_limited_beyond_its_burst_and_keeps_working() {
+    let (mut config, _dir) = crate::helpers::test_config().await;
+    config.max_frames_per_sec = 10; // bursts of 50
+    let app = crate::helpers::TestApp::start(config).await;
+    let alice = app.register("alice").await;
+    let room = alice.create_room("general").await.id;
+    let mut ws = alice.connect().await;
+
+    let backfill = ClientFrame::Backfill {
+        room,
+        after_seq: confab_protocol::Seq(0),
+        limit: Some(1),
+    };
+    for _ in 0..300 {
+        ws.send(&backfill).await;
+    }
+    let (mut answered, mut limited) = (0, 0);
+    while answered + limited < 300 {
+        match ws.next_frame().await {
+            ServerFrame::History { .. } => answered += 1,
+            ServerFrame::Error { code, frame, .. } => {
+                assert_eq!(
+                    (code, frame.as_deref()),
+                    (ErrorCode::RateLimited, Some("backfill"))
+                );
+                limited += 1;
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert!(
+        (50..300).contains(&answered),
+        "the burst is served, the flood refused: {answered} served"
+    );
+    // Typing past the budget is dropped without a word; the socket still works.
+    for _ in 0..300 {
+        ws.send(&ClientFrame::SetTyping { room, on: true }).await;
+    }
+    // (its own connection is the only one in the room: nobody to see the indicator)
+    tokio::time::sleep(Duration::from_millis(1_000)).await;
+    ws.send(&ClientFrame::Ping { nonce: Some(11) }).await;
+    loop {
+        match ws.next_frame().await {
+            ServerFrame::Pong { nonce } => {
+                assert_eq!(nonce, Some(11));
+                break;
+            }
+            ServerFrame::Error { code, frame, .. } => {
+                panic!("a dropped typing frame was answered: {code} {frame:?}")
+            }
+            _ => {}
+        }
+    }
+}

@@ -36,6 +36,7 @@ pub async fn spawn_cluster(instances: usize) -> Cluster {
         config.redis_url = Some(redis.url());
         config.instance_id = Some(format!("instance-{}", (b'a' + i as u8) as char));
         config.max_posts_per_sec = 0;
+        config.max_frames_per_sec = 0;
         config.log = "warn".into();
         apps.push(TestApp::start(config).await);
         dirs.push(dir);
@@ -395,7 +396,7 @@ impl ServerProcess {
         let port = free_port();
         let child = Command::new(env!("CARGO_BIN_EXE_confab"))
             .args(["--listen", &format!("127.0.0.1:{port}"), "--log", "warn"])
-            .args(["--max-posts-per-sec", "0"])
+            .args(["--max-posts-per-sec", "0", "--max-frames-per-sec", "0"])
             .args([
                 "--database-url",
                 database_url,

@@ -42,6 +42,7 @@ pub async fn test_config() -> (Config, Arc<tempfile::TempDir>) {
     config.log = "warn".into();
     // Tests push thousands of messages as fast as they can; the limit has its own test.
     config.max_posts_per_sec = 0;
+    config.max_frames_per_sec = 0;
     if postgres_selected() {
         config.database_url = Some(PgCluster::get().fresh_database().await);
     }
