@@ -8,7 +8,9 @@
 #             idle               → 1 instance, no Redis
 #   BENCH_NO_BUILD=1   skip `cargo build --release`
 #   BENCH_RESULTS=F    also append the run's JSON line to F
-#   BENCH_SERVER_ARGS="…"  extra `confab` flags for every instance (e.g. --db-max-connections 4)
+#   BENCH_SERVER_ARGS="…"  extra `confab` flags for every instance (default:
+#                      `--max-posts-per-sec 0 --max-frames-per-sec 0`: the send limits would throttle the
+#                      load rather than measure the server; "" for builds without the flag)
 #   BENCH_CONFAB=path  the `confab` binary to run (default: target/release/confab), to
 #                      compare two builds under the same conditions
 #   BENCH_SHARED_GROUP=1  run everything in this shell's scheduling autogroup (default:
@@ -104,11 +106,12 @@ if [ "$want_redis" = 1 ]; then
   bench_args+=(--cpu-pid "$redis_pid")
 fi
 
+read -r -a server_args <<<"${BENCH_SERVER_ARGS---max-posts-per-sec 0 --max-frames-per-sec 0}"
 for i in $(seq 1 "$instances"); do
   port=$(free_port)
   "${detach[@]}" "${BENCH_CONFAB:-./target/release/confab}" --listen "127.0.0.1:$port" --instance-id "bench-$i" \
     --data-dir "$run/instance-$i" --dist-dir "$run/no-dist" --database-url "$database_url" \
-    "${redis_args[@]}" --max-posts-per-sec 0 --log warn >"$run/instance-$i.log" 2>&1 &
+    "${redis_args[@]}" "${server_args[@]}" --log warn >"$run/instance-$i.log" 2>&1 &
   pid=$!
   pids+=("$pid")
   for _ in $(seq 200); do
