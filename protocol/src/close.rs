@@ -12,3 +12,7 @@ pub const SLOW_CONSUMER: u16 = 4008;
 
 /// The session behind this connection ended (signed out): sign in again.
 pub const SESSION_ENDED: u16 = 4001;
+
+/// Nothing was heard from the client (not even a pong to the server's pings) for the idle
+/// timeout: the connection is presumed dead. Reconnect and resume.
+pub const IDLE: u16 = 4002;

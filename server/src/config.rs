@@ -92,6 +92,12 @@ pub struct Config {
     /// `rate_limited`. 0: no limit.
     #[arg(long, env = "CONFAB_MAX_FRAMES_PER_SEC", default_value_t = 40)]
     pub max_frames_per_sec: u32,
+
+    /// Seconds a connection may stay silent — no frame, not even a pong to the server's
+    /// pings (sent every 2/5 of this) — before it is closed with 4002 and its user counts
+    /// as gone. A sleeping laptop behind a NAT stops looking online after this.
+    #[arg(long, env = "CONFAB_IDLE_TIMEOUT", default_value_t = 75)]
+    pub idle_timeout_secs: u64,
 }
 
 impl Config {
@@ -123,6 +129,7 @@ impl Config {
             presence_ttl_secs: 15,
             max_posts_per_sec: 10,
             max_frames_per_sec: 40,
+            idle_timeout_secs: 75,
         }
     }
 }

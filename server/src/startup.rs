@@ -85,6 +85,7 @@ impl Application {
             allowed_origins: config.allowed_origins.clone(),
             secure_cookies: config.secure_cookies,
             max_frames_per_sec: config.max_frames_per_sec,
+            idle_timeout: Duration::from_secs(config.idle_timeout_secs.max(1)),
         });
         let state = AppState {
             db,

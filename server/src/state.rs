@@ -21,6 +21,8 @@ pub struct Settings {
     pub secure_cookies: bool,
     /// Frames per second each connection may send (0: no limit).
     pub max_frames_per_sec: u32,
+    /// How long a connection may stay silent before it is closed.
+    pub idle_timeout: std::time::Duration,
 }
 
 /// The application state.

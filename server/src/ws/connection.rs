@@ -9,6 +9,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
+use bytes::Bytes;
 use confab_protocol::{ClientFrame, ErrorCode, PROTOCOL_VERSION, ServerFrame, close};
 use futures_util::{SinkExt, StreamExt, stream::SplitSink};
 
@@ -76,7 +77,8 @@ pub async fn run(socket: WebSocket, state: AppState, session: CurrentSession) {
     tracing::debug!(conn = peer.id, user = %user.id, "connection opened");
     let close = end.close.clone();
     let (sink, mut stream) = socket.split();
-    let writer = tokio::spawn(write_loop(sink, end));
+    let idle_timeout = state.settings.idle_timeout;
+    let writer = tokio::spawn(write_loop(sink, end, idle_timeout * 2 / 5));
 
     let ctx = Context {
         state: &state,
@@ -87,11 +89,20 @@ pub async fn run(socket: WebSocket, state: AppState, session: CurrentSession) {
     // One subscription to the close signal for the connection's life, not one per frame.
     let closed = close.requested();
     tokio::pin!(closed);
+    // Anything from the client — a frame, a pong to the writer's pings — proves it alive.
+    let silence = tokio::time::sleep(idle_timeout);
+    tokio::pin!(silence);
     loop {
         let message = tokio::select! {
             _ = &mut closed => break,
+            () = &mut silence => {
+                tracing::debug!(conn = peer.id, "nothing heard from the client: closing");
+                peer.close(close::IDLE);
+                break;
+            }
             message = stream.next() => message,
         };
+        silence.as_mut().reset(Instant::now() + idle_timeout);
         match message {
             None | Some(Ok(Message::Close(_))) => break,
             Some(Ok(Message::Text(text))) => {
@@ -151,7 +162,11 @@ fn is_too_big(err: &axum::Error) -> bool {
 }
 
 /// Writes queued frames in batches until the queue closes or a close is requested.
-async fn write_loop(mut sink: SplitSink<WebSocket, Message>, mut end: PeerEnd) {
+async fn write_loop(
+    mut sink: SplitSink<WebSocket, Message>,
+    mut end: PeerEnd,
+    ping_every: Duration,
+) {
     // Allocated when frames arrive and released when the queue runs dry, so an idle
     // socket holds no batch buffer. `written` is how much of it has gone to the socket,
     // so a write interrupted by a close can be resumed (or dropped) without loss.
@@ -160,10 +175,24 @@ async fn write_loop(mut sink: SplitSink<WebSocket, Message>, mut end: PeerEnd) {
     let mut last_write: Option<Instant> = None;
     let closed = end.close.requested();
     tokio::pin!(closed);
+    // Pings keep NATs and proxies from dropping a quiet connection and draw the pongs the
+    // reader counts as signs of life; browsers answer them by themselves.
+    let mut ping = tokio::time::interval_at(Instant::now() + ping_every, ping_every);
+    ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let code = loop {
         tokio::select! {
             biased;
             code = &mut closed => break Some(code),
+            _ = ping.tick() => {
+                let sent = tokio::select! {
+                    biased;
+                    code = &mut closed => break Some(code),
+                    sent = sink.send(Message::Ping(Bytes::new())) => sent,
+                };
+                if sent.is_err() {
+                    return;
+                }
+            }
             received = end.queue.recv_many(&mut batch, WRITE_BATCH) => {
                 if received == 0 {
                     break end.close.code();
@@ -257,6 +286,7 @@ fn close_reason(code: u16) -> &'static str {
         close::MESSAGE_TOO_BIG => "frame too big",
         close::SLOW_CONSUMER => "slow consumer: reconnect and backfill",
         close::SESSION_ENDED => "signed out",
+        close::IDLE => "idle: nothing heard from the client",
         _ => "",
     }
 }

@@ -355,3 +355,50 @@ async fn a_connection_flooding_frames_gets_rate_limited_beyond_its_burst_and_kee
         }
     }
 }
+
+#[tokio::test]
+async fn a_connection_silent_past_the_idle_timeout_is_closed_and_its_user_goes_offline() {
+    let (mut config, _dir) = crate::helpers::test_config().await;
+    config.idle_timeout_secs = 2; // the server pings every 0.8 s
+    let app = crate::helpers::TestApp::start(config).await;
+    let alice = app.register("alice").await;
+    let bob = app.register("bob").await;
+    let room = alice.create_room("general").await.id;
+    bob.join(room).await;
+    let mut listening = bob.connect().await.seeing_presence();
+    let silent = alice.connect().await; // never reads, so never answers a ping
+    let client = match silent.stream.get_ref() {
+        tokio_tungstenite::MaybeTlsStream::Plain(tcp) => tcp.local_addr().unwrap(),
+        _ => unreachable!("plain TCP in tests"),
+    };
+
+    let mut alice_online = Vec::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while alice_online.last() != Some(&false) {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "alice never went offline"
+        );
+        if let ServerFrame::PresenceChanged { user, online, .. } = listening.next_frame().await
+            && user == alice.user.id
+        {
+            alice_online.push(online);
+        }
+    }
+    assert_eq!(alice_online, [true, false]);
+    // The server let go of the socket (a close frame cannot reach a peer that does not
+    // read, so the connection's server side is what tells).
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while server_side_tcp_state(app.address, client).as_deref() == Some("01") {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the silent connection is still established on the server"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    drop(silent);
+    // Bob kept reading (his client answered every ping): still connected, well past the
+    // timeout.
+    listening.expect_silence(Duration::from_secs(3)).await;
+    listening.assert_alive(2).await;
+}

@@ -311,12 +311,16 @@ impl WsClient {
         }
     }
 
-    /// Asserts that no frame (but skipped `status` frames) arrives within `wait`.
+    /// Asserts that no frame (but skipped `status` frames, and the server's keep-alive
+    /// pings) arrives within `wait`.
     pub async fn expect_silence(&mut self, wait: Duration) {
         let deadline = tokio::time::Instant::now() + wait;
         while let Ok(Some(Ok(message))) =
             tokio::time::timeout_at(deadline, self.stream.next()).await
         {
+            if matches!(message, Message::Ping(_) | Message::Pong(_)) {
+                continue;
+            }
             if let Message::Text(text) = &message
                 && let Ok(frame) = serde_json::from_str::<ServerFrame>(text.as_str())
                 && self.skips(&frame)
