@@ -31,6 +31,11 @@ pub const MAX_PAGE: u32 = 200;
 /// Messages in a history page when the request names no limit.
 pub const DEFAULT_PAGE: u32 = 50;
 
+/// A history page (HTTP or `backfill`) stops before its message bodies pass this many
+/// bytes (it always holds at least one message) and says `has_more`: 200 messages of
+/// 4,000 emoji would otherwise make one frame of over 3 MB.
+pub const MAX_PAGE_BYTES: usize = 1024 * 1024;
+
 /// Checks a message body. Rules (identical on every storage backend):
 /// - not empty or only whitespace: [`ErrorCode::EmptyMessage`];
 /// - at most [`MAX_MESSAGE_CHARS`] characters: [`ErrorCode::MessageTooLong`];

@@ -3,7 +3,7 @@
 
 use confab_protocol::{
     ClientMsgId, FileId, FileRef, MessageId, MessageKind, MessagePosted, RoomId, Seq, UnixMillis,
-    UserId,
+    UserId, limits,
 };
 use sqlx::Row;
 use sqlx::any::AnyRow;
@@ -255,12 +255,19 @@ pub async fn page(
         query = query.bind(seq.0);
     }
     let rows = query.fetch_all(db.reader()).await?;
-    let has_more = rows.len() > limit as usize;
-    let mut messages = rows
-        .iter()
-        .take(limit as usize)
-        .map(message_from)
-        .collect::<Result<Vec<_>, _>>()?;
+    let mut has_more = rows.len() > limit as usize;
+    let mut messages = Vec::with_capacity(rows.len().min(limit as usize));
+    let mut bytes = 0;
+    for row in rows.iter().take(limit as usize) {
+        let message = message_from(row)?;
+        bytes += message.body.len();
+        // Nearest the cursor first: what is cut is the far end, asked for next.
+        if bytes > limits::MAX_PAGE_BYTES && !messages.is_empty() {
+            has_more = true;
+            break;
+        }
+        messages.push(message);
+    }
     if order == "DESC" {
         messages.reverse();
     }

@@ -146,3 +146,61 @@ async fn history_and_accounts_survive_a_server_restart() {
         .await;
     assert_eq!(seq, Seq(6));
 }
+
+#[tokio::test]
+async fn pages_of_big_messages_stop_near_a_megabyte_and_say_there_is_more() {
+    let app = spawn_app().await;
+    let alice = app.register("alice").await;
+    let room = alice.create_room("general").await;
+    let mut a = alice.connect().await;
+    // 4,000 four-byte emoji: 16,000 bytes a message; 150 of them are 2.4 MB.
+    let body = "😀".repeat(4_000);
+    for i in 1..=150 {
+        a.say(room.id, &format!("big-{i}"), &body).await;
+    }
+    let mut acked = 0;
+    while acked < 150 {
+        if let ServerFrame::MessageAcked { .. } = a.next_frame().await {
+            acked += 1;
+        }
+    }
+
+    let newest = page(&alice, room.id, "?limit=200").await;
+    let n = newest.messages.len();
+    assert!(
+        n < 150 && n >= 60,
+        "about a megabyte of bodies: {n} messages"
+    );
+    assert!(newest.has_more);
+    assert_eq!(seqs(&newest).last(), Some(&150), "the newest are kept");
+    let bytes: usize = newest.messages.iter().map(|m| m.body.len()).sum();
+    assert!(bytes <= confab_protocol::limits::MAX_PAGE_BYTES);
+
+    // Backfill from the start is cut the same way, from the cursor on; asking again
+    // from where it stopped gets the rest, nothing twice.
+    let mut seen = Vec::new();
+    let mut after = 0;
+    loop {
+        a.send(&ClientFrame::Backfill {
+            room: room.id,
+            after_seq: Seq(after),
+            limit: Some(200),
+        })
+        .await;
+        let (messages, has_more) = a
+            .next_matching(|f| match f {
+                ServerFrame::History {
+                    messages, has_more, ..
+                } => Some((messages, has_more)),
+                _ => None,
+            })
+            .await;
+        assert!(!messages.is_empty());
+        after = messages.last().unwrap().seq.0;
+        seen.extend(messages.iter().map(|m| m.seq.0));
+        if !has_more {
+            break;
+        }
+    }
+    assert_eq!(seen, (1..=150).collect::<Vec<_>>());
+}
