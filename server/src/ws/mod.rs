@@ -23,8 +23,8 @@ use crate::state::{AppState, Settings};
 /// on every read, so it is resident for every open connection: its 128 KiB default made an
 /// idle socket cost ~140 KiB of server memory (BENCHMARKS.md, idle). Client frames are
 /// small (a `send` of a typical message is a few hundred bytes); a bigger one (up to
-/// `limits::MAX_FRAME_BYTES`) grows the buffer as needed and is read in 2 KiB steps.
-const READ_BUFFER_BYTES: usize = 2 * 1024;
+/// `limits::MAX_FRAME_BYTES`) grows the buffer as needed and is read in 1 KiB steps.
+const READ_BUFFER_BYTES: usize = 1024;
 
 /// Routes of this module.
 pub fn router() -> Router<AppState> {
