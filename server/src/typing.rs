@@ -34,7 +34,7 @@ struct State {
     /// Indicators on, by room and typist.
     live: HashMap<(RoomId, UserId), Indicator>,
     /// When each typist's last `on` went out, kept for [`MIN_REFRESH`] even after an `off`,
-    /// so alternating on/off cannot get past the throttle.
+    /// so alternating on/off cannot get past the throttle (a message clears it).
     last_on: HashMap<(RoomId, UserId), Instant>,
 }
 
@@ -90,7 +90,11 @@ impl TypingTimers {
 
     /// Ends `user`'s indicator in `room` (they sent a message); returns it if it was live.
     pub fn end(&self, room: RoomId, user: UserId) -> Option<Ended> {
-        self.lock().live.remove(&(room, user)).map(|i| Ended {
+        let mut state = self.lock();
+        // Whoever starts typing the next message right away is shown at once (messages have
+        // their own limit, so this opens no way around the throttle).
+        state.last_on.remove(&(room, user));
+        state.live.remove(&(room, user)).map(|i| Ended {
             room,
             user,
             username: i.username,
@@ -206,6 +210,10 @@ mod tests {
         timers.record(RoomId(3), UserId(2), "bob", true, t0);
         timers.record(RoomId(1), UserId(4), "eve", true, t0);
         assert!(timers.end(RoomId(1), UserId(2)).is_some());
+        assert!(
+            timers.should_forward(RoomId(1), UserId(2), true, t0),
+            "typing the next message shows at once"
+        );
         assert!(timers.end(RoomId(1), UserId(2)).is_none());
         let ended = timers.end_user(UserId(2));
         assert_eq!(ended.len(), 1);
