@@ -112,11 +112,48 @@ pub struct Occupancy {
     pub user: bool,
 }
 
+/// The rooms of one user's local connections, as `Hub::rooms_of` saw them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LocalRooms {
+    /// Changes whenever the user's rooms may have changed: pass it back to
+    /// `Hub::reconcile_user`, which applies nothing if it moved.
+    pub stamp: u64,
+    /// Rooms every connection of the user is in.
+    pub every: HashSet<RoomId>,
+    /// Rooms at least one connection of the user is in.
+    pub some: HashSet<RoomId>,
+}
+
+/// What `Hub::reconcile_user` changed.
+#[derive(Debug, Default)]
+pub struct Reconciled {
+    /// Rooms that had no local connection before.
+    pub occupied: Vec<RoomId>,
+    /// Rooms left with no local connection.
+    pub vacated: Vec<RoomId>,
+    /// Each connection that changed: the rooms it was added to, and removed from.
+    pub changed: Vec<(Peer, Vec<RoomId>, Vec<RoomId>)>,
+}
+
 #[derive(Debug, Default)]
 struct Inner {
     rooms: HashMap<RoomId, Arc<[Peer]>>,
     users: HashMap<UserId, Vec<Peer>>,
     conn_rooms: HashMap<ConnId, HashSet<RoomId>>,
+    /// Per connected user, the stamp of the last change to their rooms (from `next_stamp`,
+    /// never reused, so a user who leaves and comes back gets a new one).
+    stamps: HashMap<UserId, u64>,
+    next_stamp: u64,
+}
+
+impl Inner {
+    /// Records that `user`'s rooms changed, or may have (a membership event arrived).
+    fn touch(&mut self, user: UserId) {
+        if self.users.contains_key(&user) {
+            self.next_stamp += 1;
+            self.stamps.insert(user, self.next_stamp);
+        }
+    }
 }
 
 /// The local registry of connections.
@@ -170,6 +207,7 @@ impl Hub {
             .filter(|room| add_to_room(&mut inner, **room, &peer))
             .copied()
             .collect();
+        inner.touch(user);
         (
             peer,
             PeerEnd { queue: rx, close },
@@ -189,6 +227,7 @@ impl Hub {
             peers.retain(|p| p.id != peer.id);
             if peers.is_empty() {
                 inner.users.remove(&peer.user);
+                inner.stamps.remove(&peer.user);
                 user_vacated = true;
             }
         }
@@ -207,6 +246,9 @@ impl Hub {
     /// local connection before.
     pub fn add_user_to_room(&self, user: UserId, room: RoomId) -> bool {
         let mut inner = self.lock();
+        // Even when nothing changes: a reconcile that read the database before this
+        // membership event must not apply what it read.
+        inner.touch(user);
         let peers = inner.users.get(&user).cloned().unwrap_or_default();
         let mut occupied = false;
         for peer in &peers {
@@ -225,6 +267,7 @@ impl Hub {
     /// no local connection left.
     pub fn remove_user_from_room(&self, user: UserId, room: RoomId) -> bool {
         let mut inner = self.lock();
+        inner.touch(user);
         let ids: Vec<ConnId> = inner
             .users
             .get(&user)
@@ -241,6 +284,83 @@ impl Hub {
             }
         }
         vacated
+    }
+
+    /// The rooms of the local connections of each of `users` that has any, with a stamp
+    /// for `reconcile_user`.
+    pub fn rooms_of(&self, users: &[UserId]) -> Vec<(UserId, LocalRooms)> {
+        let inner = self.lock();
+        users
+            .iter()
+            .filter_map(|user| {
+                let stamp = *inner.stamps.get(user)?;
+                let mut sets = inner
+                    .users
+                    .get(user)?
+                    .iter()
+                    .filter_map(|peer| inner.conn_rooms.get(&peer.id));
+                let first = sets.next().cloned().unwrap_or_default();
+                let (mut every, mut some) = (first.clone(), first);
+                for rooms in sets {
+                    every.retain(|room| rooms.contains(room));
+                    some.extend(rooms.iter().copied());
+                }
+                Some((*user, LocalRooms { stamp, every, some }))
+            })
+            .collect()
+    }
+
+    /// Adds every local connection of `user` to the rooms of `join` it is not in, and
+    /// removes it from those of `leave` — only if the user's rooms have not changed since
+    /// `rooms_of` returned `stamp` (else `None`, and nothing is applied): what the caller
+    /// read about them in between may be stale.
+    pub fn reconcile_user(
+        &self,
+        user: UserId,
+        stamp: u64,
+        join: &[RoomId],
+        leave: &[RoomId],
+    ) -> Option<Reconciled> {
+        let mut inner = self.lock();
+        if inner.stamps.get(&user) != Some(&stamp) {
+            return None;
+        }
+        let peers = inner.users.get(&user).cloned().unwrap_or_default();
+        let mut done = Reconciled::default();
+        for peer in peers {
+            let (mut joined, mut left) = (Vec::new(), Vec::new());
+            for room in join {
+                if inner
+                    .conn_rooms
+                    .get_mut(&peer.id)
+                    .is_some_and(|rooms| rooms.insert(*room))
+                {
+                    if add_to_room(&mut inner, *room, &peer) {
+                        done.occupied.push(*room);
+                    }
+                    joined.push(*room);
+                }
+            }
+            for room in leave {
+                if inner
+                    .conn_rooms
+                    .get_mut(&peer.id)
+                    .is_some_and(|rooms| rooms.remove(room))
+                {
+                    if remove_from_room(&mut inner, *room, peer.id) {
+                        done.vacated.push(*room);
+                    }
+                    left.push(*room);
+                }
+            }
+            if !joined.is_empty() || !left.is_empty() {
+                done.changed.push((peer, joined, left));
+            }
+        }
+        if !done.changed.is_empty() {
+            inner.touch(user);
+        }
+        Some(done)
     }
 
     /// Whether connection `conn` receives `room`'s events.
@@ -482,6 +602,53 @@ mod tests {
             Some(confab_protocol::close::SESSION_ENDED)
         );
         assert_eq!(a2_end.close.code(), None);
+    }
+
+    #[test]
+    fn a_reconcile_applies_only_while_the_users_rooms_are_unchanged() {
+        let hub = Hub::default();
+        let (a1, _a1_end, _) =
+            hub.register(UserId(1), "s1".into(), &[RoomId(1), RoomId(2)], 8, None);
+        let (a2, _a2_end, _) = hub.register(UserId(1), "s2".into(), &[RoomId(2)], 8, None);
+        let (_b, _b_end, _) = hub.register(UserId(2), "s3".into(), &[RoomId(2)], 8, None);
+        let [(user, seen)] = hub.rooms_of(&[UserId(1)]).try_into().unwrap();
+        assert_eq!(user, UserId(1));
+        assert_eq!(seen.every, HashSet::from([RoomId(2)]));
+        assert_eq!(seen.some, HashSet::from([RoomId(1), RoomId(2)]));
+
+        // A membership event in between makes what was read stale.
+        hub.remove_user_from_room(UserId(1), RoomId(7));
+        assert!(
+            hub.reconcile_user(UserId(1), seen.stamp, &[RoomId(3)], &[RoomId(1)])
+                .is_none()
+        );
+        assert!(!hub.is_in_room(a1.id, RoomId(3)));
+
+        let [(_, seen)] = hub.rooms_of(&[UserId(1)]).try_into().unwrap();
+        let done = hub
+            .reconcile_user(UserId(1), seen.stamp, &[RoomId(1), RoomId(3)], &[RoomId(2)])
+            .unwrap();
+        assert_eq!(sorted(done.occupied), vec![RoomId(3)]);
+        assert!(done.vacated.is_empty(), "user 2 is still in room 2");
+        let mut changed: Vec<(ConnId, Vec<RoomId>, Vec<RoomId>)> = done
+            .changed
+            .into_iter()
+            .map(|(peer, joined, left)| (peer.id, sorted(joined), left))
+            .collect();
+        changed.sort();
+        assert_eq!(
+            changed,
+            vec![
+                (a1.id, vec![RoomId(3)], vec![RoomId(2)]),
+                (a2.id, vec![RoomId(1), RoomId(3)], vec![RoomId(2)]),
+            ]
+        );
+        assert!(hub.is_in_room(a2.id, RoomId(1)) && !hub.is_in_room(a2.id, RoomId(2)));
+        // Its own change moves the stamp too.
+        assert!(
+            hub.reconcile_user(UserId(1), seen.stamp, &[], &[RoomId(1)])
+                .is_none()
+        );
     }
 
     fn sorted(mut rooms: Vec<RoomId>) -> Vec<RoomId> {

@@ -10,12 +10,21 @@
 //! (`room_joined`, `room_left` for a user) also move that user's local connections in or
 //! out of the room. Typing events also start (or end) the instance's typing timers, which
 //! end every indicator by themselves (see `typing`).
+//!
+//! When the bus comes back after an outage, whatever was published meanwhile is lost. The
+//! database has all of it: first every local connection's rooms are reconciled with the
+//! stored memberships (rooms joined meanwhile are added and announced with `room_joined`,
+//! rooms left are removed with `room_left`, read markers are told again), then every room
+//! served here is caught up from its released seq.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::collections::{HashMap, HashSet};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak};
 use std::time::{Duration, Instant};
 
 use axum::extract::ws::Utf8Bytes;
+use confab_protocol::api::RoomSummary;
 use confab_protocol::{
     BusEnvelope, BusTarget, InstanceId, RoomId, Seq, ServerFrame, UserId, limits,
 };
@@ -32,6 +41,29 @@ use crate::typing::{Ended, TypingTimers};
 const GAP_WAIT: Duration = Duration::from_millis(250);
 /// How often lapsed typing indicators are looked for.
 const TYPING_TICK: Duration = Duration::from_millis(500);
+/// Users whose memberships are read in one query when reconciling after a bus outage.
+const RECONCILE_CHUNK: usize = 500;
+/// Passes over the users still to reconcile (a pass skips those whose rooms changed while
+/// they were being read, and waits a second after a database error) before giving up.
+const RECONCILE_PASSES: usize = 30;
+
+/// Answers which of some users are online now. Presence knows, and sets it with
+/// [`Realtime::answer_online_with`]; realtime asks when it builds a direct room's summary
+/// itself (the other user's presence is part of it).
+pub type OnlineQuery =
+    Arc<dyn Fn(Vec<UserId>) -> Pin<Box<dyn Future<Output = HashSet<UserId>> + Send>> + Send + Sync>;
+
+/// Holds the [`OnlineQuery`], once set.
+#[derive(Default)]
+struct OnlineCell(OnceLock<OnlineQuery>);
+
+impl std::fmt::Debug for OnlineCell {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OnlineCell")
+            .field("set", &self.0.get().is_some())
+            .finish()
+    }
+}
 
 /// Cheap-to-clone handle to this instance's hub and bus.
 #[derive(Debug, Clone)]
@@ -51,6 +83,11 @@ struct Inner {
     orders: Mutex<HashMap<RoomId, RoomOrder<Utf8Bytes>>>,
     /// Typing indicators delivered here and not yet ended.
     typing: TypingTimers,
+    /// Held for a whole reconcile, across its database reads: one at a time, so an older
+    /// read of the memberships never lands after a newer one.
+    reconciling: tokio::sync::Mutex<()>,
+    /// Who is online, for the summaries a reconcile sends.
+    online: OnlineCell,
 }
 
 /// Serializes a frame for the wire. Our frame types always serialize; should one ever
@@ -98,6 +135,8 @@ impl Realtime {
                 queue_capacity,
                 orders: Mutex::default(),
                 typing: TypingTimers::default(),
+                reconciling: tokio::sync::Mutex::new(()),
+                online: OnlineCell::default(),
             }
         });
         tokio::spawn(end_lapsed_typing(Arc::downgrade(&inner)));
@@ -130,6 +169,11 @@ impl Realtime {
     /// The typing timers.
     pub fn typing(&self) -> &TypingTimers {
         &self.inner.typing
+    }
+
+    /// Sets how to ask who is online (presence does, at start; later calls are ignored).
+    pub fn answer_online_with(&self, query: OnlineQuery) {
+        let _ = self.inner.online.0.set(query);
     }
 
     /// Registers a new connection of `user` in `rooms` (each with its newest seq as read
@@ -238,10 +282,7 @@ impl Realtime {
                 }
             }
             Inbound::Reconnected => {
-                let rooms: Vec<RoomId> = self.orders().keys().copied().collect();
-                for room in rooms {
-                    tokio::spawn(self.clone().catch_up(room));
-                }
+                tokio::spawn(self.clone().after_reconnect());
             }
         }
     }
@@ -399,6 +440,186 @@ impl Realtime {
                 return;
             }
             wait = false;
+        }
+    }
+
+    /// Repairs what the bus lost while it was down. Memberships first, so that a room left
+    /// meanwhile gets none of its missed messages; then every room served here, those just
+    /// joined included, is caught up.
+    async fn after_reconnect(self) {
+        self.reconcile_memberships().await;
+        let rooms: Vec<RoomId> = self.orders().keys().copied().collect();
+        for room in rooms {
+            tokio::spawn(self.clone().catch_up(room));
+        }
+    }
+
+    /// Brings the rooms of every local connection in line with the stored memberships:
+    /// `room_joined` and `room_left` published while the bus was down never arrived.
+    async fn reconcile_memberships(&self) {
+        // Held across the reads on purpose, see `Inner::reconciling`.
+        let _one_at_a_time = self.inner.reconciling.lock().await;
+        let mut users = self.inner.hub.connected_users();
+        let mut changed = 0;
+        for _pass in 0..RECONCILE_PASSES {
+            if users.is_empty() {
+                break;
+            }
+            let mut again = Vec::new();
+            let mut failed = false;
+            for chunk in users.chunks(RECONCILE_CHUNK) {
+                match self.reconcile_chunk(chunk).await {
+                    Ok((stale, count)) => {
+                        again.extend(stale);
+                        changed += count;
+                    }
+                    Err(err) => {
+                        tracing::warn!(error = %err, "cannot read memberships to reconcile; retrying");
+                        again.extend_from_slice(chunk);
+                        failed = true;
+                    }
+                }
+            }
+            users = again;
+            if failed {
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        }
+        if !users.is_empty() {
+            tracing::warn!(
+                users = users.len(),
+                "gave up reconciling some users' rooms with the database"
+            );
+        }
+        if changed > 0 {
+            tracing::info!(
+                changed,
+                "rooms joined or left while the bus was down applied to local connections"
+            );
+        }
+    }
+
+    /// Reconciles the users of one chunk. Returns those whose rooms changed while they
+    /// were being read (to do again), and how many users' rooms this changed.
+    async fn reconcile_chunk(&self, users: &[UserId]) -> Result<(Vec<UserId>, usize), sqlx::Error> {
+        let db = &self.inner.db;
+        // Read before the database: a membership event applied after this moves the
+        // user's stamp, and what is read below is then not applied to them.
+        let local = self.inner.hub.rooms_of(users);
+        let ids: Vec<UserId> = local.iter().map(|(user, _)| *user).collect();
+        let mut stored: HashMap<UserId, HashMap<RoomId, Seq>> = HashMap::new();
+        for (user, room, read) in db::rooms::memberships_of(db, &ids).await? {
+            stored.entry(user).or_default().insert(room, read);
+        }
+        let (mut stale, mut changed) = (Vec::new(), 0);
+        for (user, seen) in local {
+            let rooms = stored.remove(&user).unwrap_or_default();
+            let leave: Vec<RoomId> = seen
+                .some
+                .iter()
+                .filter(|room| !rooms.contains_key(room))
+                .copied()
+                .collect();
+            let mut joined = Vec::new();
+            for room in rooms.keys().filter(|room| !seen.every.contains(room)) {
+                // `None`: left since the read above; nothing to add then.
+                if let Some(summary) = db::rooms::summary(db, user, *room).await? {
+                    joined.push(summary);
+                }
+            }
+            self.fill_peer_presence(&mut joined).await;
+            if !joined.is_empty() || !leave.is_empty() {
+                if !self.apply_reconciled(user, seen.stamp, joined, &leave) {
+                    stale.push(user);
+                    continue;
+                }
+                changed += 1;
+            }
+            // Read markers moved meanwhile, by a tab on another instance, were lost too.
+            // Telling one again is harmless: a marker never moves back.
+            for (room, seq) in &rooms {
+                if seq.0 > 0
+                    && seen.some.contains(room)
+                    && let Some(bytes) = encode(&ServerFrame::ReadMarker {
+                        room: *room,
+                        seq: *seq,
+                    })
+                {
+                    self.inner.hub.deliver(&BusTarget::User(user), &bytes);
+                }
+            }
+        }
+        Ok((stale, changed))
+    }
+
+    /// Applies one user's reconciled rooms unless they changed since `stamp`; `false`
+    /// then. Subscriptions and release orders follow, as for any join or leave.
+    fn apply_reconciled(
+        &self,
+        user: UserId,
+        stamp: u64,
+        joined: Vec<RoomSummary>,
+        leave: &[RoomId],
+    ) -> bool {
+        let join: Vec<RoomId> = joined.iter().map(|room| room.id).collect();
+        let mut orders = self.orders();
+        let Some(done) = self.inner.hub.reconcile_user(user, stamp, &join, leave) else {
+            return false;
+        };
+        for room in &joined {
+            if done.occupied.contains(&room.id) {
+                orders.insert(room.id, RoomOrder::new(room.last_seq));
+            }
+        }
+        for room in &done.vacated {
+            orders.remove(room);
+        }
+        // Queued under the lock, as released messages are: `room_joined` goes before the
+        // room's first message, `room_left` after its last.
+        let joined: HashMap<RoomId, Utf8Bytes> = joined
+            .into_iter()
+            .filter_map(|room| {
+                let id = room.id;
+                encode(&ServerFrame::RoomJoined { room }).map(|bytes| (id, bytes))
+            })
+            .collect();
+        for (peer, added, removed) in &done.changed {
+            for room in added {
+                if let Some(bytes) = joined.get(room) {
+                    peer.push(bytes.clone());
+                }
+            }
+            for room in removed {
+                if let Some(bytes) = encode(&ServerFrame::RoomLeft { room: *room }) {
+                    peer.push(bytes);
+                }
+            }
+        }
+        drop(orders);
+        for room in done.occupied {
+            self.inner.bus.subscribe(BusTarget::Room(room));
+        }
+        for room in done.vacated {
+            self.inner.bus.unsubscribe(BusTarget::Room(room));
+        }
+        true
+    }
+
+    /// Sets whether each direct room's other user is online now.
+    async fn fill_peer_presence(&self, rooms: &mut [RoomSummary]) {
+        let Some(online) = self.inner.online.0.get() else {
+            return;
+        };
+        let peers: Vec<UserId> = rooms
+            .iter()
+            .filter_map(|room| room.peer.as_ref().map(|peer| peer.id))
+            .collect();
+        if peers.is_empty() {
+            return;
+        }
+        let online = online(peers).await;
+        for peer in rooms.iter_mut().filter_map(|room| room.peer.as_mut()) {
+            peer.online = online.contains(&peer.id);
         }
     }
 

@@ -27,6 +27,12 @@ const PUBLISH_BATCH: usize = 512;
 const HEARTBEAT: Duration = Duration::from_secs(5);
 /// How long a connect, subscribe or ping may take.
 const IO_TIMEOUT: Duration = Duration::from_secs(3);
+/// How soon after Redis answers again every instance's subscriber is back at the latest:
+/// it may have been waiting out its longest backoff, or in a connect attempt that then
+/// timed out. Events published before that may miss some instance, so whoever must be
+/// heard by all (a presence change after an outage) waits this long.
+pub const RESUBSCRIBED_WITHIN: Duration =
+    Duration::from_secs(Backoff::CAP.as_secs() + IO_TIMEOUT.as_secs());
 
 /// What the bus hands to the instance.
 #[derive(Debug)]

@@ -110,6 +110,37 @@ pub async fn positions_for_user(db: &Db, user: UserId) -> Result<Vec<(RoomId, Se
         .collect()
 }
 
+/// Every membership of `users`: (user, room, the user's read marker in it). One query
+/// for the lot, so callers pass them in chunks of a few hundred.
+#[tracing::instrument(skip(db, users), fields(users = users.len()))]
+pub async fn memberships_of(
+    db: &Db,
+    users: &[UserId],
+) -> Result<Vec<(UserId, RoomId, Seq)>, sqlx::Error> {
+    if users.is_empty() {
+        return Ok(Vec::new());
+    }
+    let placeholders: Vec<String> = (1..=users.len()).map(|i| format!("${i}")).collect();
+    let sql = format!(
+        "SELECT user_id, room_id, last_read_seq FROM memberships WHERE user_id IN ({})",
+        placeholders.join(", ")
+    );
+    let mut query = sqlx::query(&sql);
+    for user in users {
+        query = query.bind(user.0);
+    }
+    let rows = query.fetch_all(db.reader()).await?;
+    rows.iter()
+        .map(|row| {
+            Ok((
+                UserId(row.try_get(0)?),
+                RoomId(row.try_get(1)?),
+                Seq(row.try_get(2)?),
+            ))
+        })
+        .collect()
+}
+
 /// Every group room, with its member count and whether `user` is a member.
 #[tracing::instrument(skip(db))]
 pub async fn directory(db: &Db, user: UserId) -> Result<Vec<DirectoryRoom>, sqlx::Error> {

@@ -39,7 +39,9 @@ return 0
 ";
 
 /// KEYS: user key, index. ARGV: instance, now, user.
-/// Returns 1 when this release took the user's last live lease (they just went offline).
+/// Returns 1 when this release took the user's last live lease (they just went offline),
+/// 2 when no live lease is left but this instance held none either (it lapsed, or a Redis
+/// restart lost it), 0 when another instance still holds one.
 const RELEASE: &str = r"
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[2])
 local had = redis.call('ZREM', KEYS[1], ARGV[1])
@@ -47,6 +49,7 @@ if redis.call('ZCARD', KEYS[1]) == 0 then
   redis.call('DEL', KEYS[1])
   redis.call('ZREM', KEYS[2], ARGV[3])
   if had == 1 then return 1 end
+  return 2
 end
 return 0
 ";
@@ -86,6 +89,18 @@ for _, user in ipairs(due) do
 end
 return gone
 ";
+
+/// What giving up a lease found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Released {
+    /// It was the user's last live lease: they just went offline.
+    Last,
+    /// Another instance still holds a live lease on the user: they are online there.
+    OthersHold,
+    /// No live lease is left, and this instance held none either: it lapsed (and a sweep
+    /// may have announced them offline already), or a Redis restart lost it.
+    NoneLeft,
+}
 
 /// This instance's handle on the shared leases.
 pub struct RedisLeases {
@@ -156,10 +171,10 @@ impl RedisLeases {
         Ok(came_online == 1)
     }
 
-    /// Gives up this instance's lease on `user`; `true` when it was their last.
-    pub async fn release(&self, user: UserId, now: UnixMillis) -> redis::RedisResult<bool> {
+    /// Gives up this instance's lease on `user`, and says whether any is left.
+    pub async fn release(&self, user: UserId, now: UnixMillis) -> redis::RedisResult<Released> {
         let mut conn = self.conn.clone();
-        let went_offline: i64 = self
+        let found: i64 = self
             .release
             .key(user_key(user))
             .key(EXPIRY_INDEX)
@@ -168,7 +183,11 @@ impl RedisLeases {
             .arg(user.0)
             .invoke_async(&mut conn)
             .await?;
-        Ok(went_offline == 1)
+        Ok(match found {
+            1 => Released::Last,
+            2 => Released::NoneLeft,
+            _ => Released::OthersHold,
+        })
     }
 
     /// Renews this instance's leases on `users`; returns those who had lapsed.

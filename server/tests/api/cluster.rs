@@ -3,13 +3,14 @@
 //! restarts, killed pub-sub connections and SIGKILLed instances, and one slow reader
 //! cannot hurt anyone else.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use confab_protocol::{ClientFrame, MessagePosted, RoomId, Seq, ServerFrame};
+use confab_protocol::api::{RoomSummary, StartDirect};
+use confab_protocol::{ClientFrame, ErrorCode, MessagePosted, RoomId, Seq, ServerFrame};
 use confab_server::Config;
 
 use crate::helpers::{TestApp, WsClient};
@@ -24,6 +25,15 @@ pub struct Cluster {
 }
 
 pub async fn spawn_cluster(instances: usize) -> Cluster {
+    spawn_cluster_with(instances, |_, _, _| {}).await
+}
+
+/// Like [`spawn_cluster`], with the configuration of instance `i` changed by
+/// `tweak(i, config, redis)`.
+pub async fn spawn_cluster_with(
+    instances: usize,
+    tweak: impl Fn(usize, &mut Config, &RedisServer),
+) -> Cluster {
     let redis = RedisServer::start();
     let database_url = PgCluster::get().fresh_database().await;
     let mut apps = Vec::new();
@@ -38,6 +48,7 @@ pub async fn spawn_cluster(instances: usize) -> Cluster {
         config.max_posts_per_sec = 0;
         config.max_frames_per_sec = 0;
         config.log = "warn".into();
+        tweak(i, &mut config, &redis);
         apps.push(TestApp::start(config).await);
         dirs.push(dir);
     }
@@ -57,6 +68,38 @@ impl Cluster {
         for app in &self.apps {
             wait_ready(app.address).await;
         }
+    }
+
+    /// Stops Redis and waits until every instance reports its bus down.
+    pub async fn stop_redis(&mut self) {
+        self.redis.stop();
+        for app in &self.apps {
+            wait_bus_down(app.address).await;
+        }
+    }
+
+    /// Starts Redis again, empty, and waits until every instance reports its bus up.
+    pub async fn start_redis(&mut self) {
+        self.redis.restart();
+        self.wait_until_ready().await;
+    }
+}
+
+/// Waits until an instance's `/readyz` says its bus is down.
+pub async fn wait_bus_down(address: SocketAddr) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let down = reqwest::get(format!("http://{address}/readyz"))
+            .await
+            .map(|r| r.status() == reqwest::StatusCode::SERVICE_UNAVAILABLE);
+        if down.unwrap_or(false) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "instance {address} never reported its bus down"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
 
@@ -98,6 +141,79 @@ pub async fn wait_for_channel(redis: &RedisServer, channel: &str, present: bool)
         assert!(
             Instant::now() < deadline,
             "channel {channel} present={present} never happened: {channels}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// The Redis user of a late instance (see [`late_instance`]) and its password.
+const LATE_USER: (&str, &str) = ("late", "late-password");
+
+/// Makes an instance authenticate to Redis as a user that Redis forgets when it restarts
+/// empty: it then cannot reconnect until [`let_late_instance_in`]. So a test decides that
+/// it comes back after the others, as an instance still waiting out its backoff would.
+pub fn late_instance(config: &mut Config, redis: &RedisServer) {
+    let_late_instance_in(redis);
+    let (user, password) = LATE_USER;
+    config.redis_url = Some(format!(
+        "redis://{user}:{password}@127.0.0.1:{}",
+        redis.port
+    ));
+}
+
+/// Lets the late instance connect to Redis again (see [`late_instance`]).
+pub fn let_late_instance_in(redis: &RedisServer) {
+    let (user, password) = LATE_USER;
+    let password = format!(">{password}");
+    let args = [
+        "ACL",
+        "SETUSER",
+        user,
+        "on",
+        &password,
+        "allkeys",
+        "allchannels",
+        "+@all",
+    ];
+    assert_eq!(redis.cli(&args).as_deref(), Some("OK"));
+}
+
+/// Waits until Redis has run at least `count` PUBLISH commands since it (re)started.
+pub async fn wait_for_publishes(redis: &RedisServer, count: u64) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let stats = redis.cli(&["INFO", "commandstats"]).unwrap_or_default();
+        let calls: u64 = stats
+            .lines()
+            .find_map(|line| line.strip_prefix("cmdstat_publish:calls="))
+            .and_then(|rest| rest.split(',').next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0);
+        if calls >= count {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "Redis never ran {count} publishes: {stats}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Waits until `count` connections subscribe to `channel` on Redis.
+pub async fn wait_for_subscribers(redis: &RedisServer, channel: &str, count: usize) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let reply = redis
+            .cli(&["PUBSUB", "NUMSUB", channel])
+            .unwrap_or_default();
+        let now: Option<usize> = reply.lines().nth(1).and_then(|n| n.trim().parse().ok());
+        if now == Some(count) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{channel} never had {count} subscribers: {reply}"
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
@@ -732,4 +848,153 @@ async fn an_idle_instance_keeps_its_redis_subscription_across_heartbeats() {
         ages[0] >= 11,
         "the subscription was never dropped and remade: {clients}"
     );
+}
+
+/// The `room_joined` and `room_left` frames `ws` receives until it has seen one of each
+/// room in `joined` and `left` (other frames are skipped): the summaries of those joined.
+async fn membership_changes(
+    ws: &mut WsClient,
+    joined: &[RoomId],
+    left: &[RoomId],
+) -> HashMap<RoomId, RoomSummary> {
+    let (mut summaries, mut gone) = (HashMap::new(), HashSet::new());
+    while summaries.len() < joined.len() || gone.len() < left.len() {
+        match ws.next_frame().await {
+            ServerFrame::RoomJoined { room } if joined.contains(&room.id) => {
+                summaries.insert(room.id, room);
+            }
+            ServerFrame::RoomLeft { room } if left.contains(&room) => {
+                gone.insert(room);
+            }
+            _ => {}
+        }
+    }
+    summaries
+}
+
+#[tokio::test]
+async fn rooms_joined_and_left_while_redis_was_down_follow_the_users_sockets_on_other_instances() {
+    let mut cluster = spawn_cluster_with(2, |i, config, redis| {
+        if i == 1 {
+            late_instance(config, redis);
+        }
+    })
+    .await;
+    let [a, b] = [0, 1].map(|i| cluster.apps[i].address);
+    let alice = cluster.apps[0].register("alice").await;
+    let bob = cluster.apps[0].register("bob").await;
+    let joined = alice.create_room("joined").await.id;
+    let left = alice.create_room("left").await.id;
+    bob.join(left).await;
+    let mut sender = alice.via(a).connect().await;
+    let mut on_b = bob.via(b).connect().await;
+    wait_for_subscribers(&cluster.redis, &format!("confab:room:{left}"), 2).await;
+
+    // Bob joins one room and leaves the other on instance a while Redis is down.
+    cluster.stop_redis().await;
+    bob.via(a).join(joined).await;
+    let response = bob
+        .via(a)
+        .post_empty(&format!("/api/rooms/{left}/leave"))
+        .await;
+    assert_eq!(response.status(), reqwest::StatusCode::NO_CONTENT);
+    // Redis comes back empty, and instance a publishes what it queued (room_joined and
+    // member_joined, room_left and member_left) before instance b is back.
+    cluster.redis.restart();
+    wait_ready(a).await;
+    wait_for_publishes(&cluster.redis, 4).await;
+    let_late_instance_in(&cluster.redis);
+    cluster.wait_until_ready().await;
+
+    // His socket on instance b is told, and follows: subscriptions too.
+    let summaries = membership_changes(&mut on_b, &[joined], &[left]).await;
+    assert_eq!(summaries[&joined].name, "joined");
+    wait_for_subscribers(&cluster.redis, &format!("confab:room:{joined}"), 2).await;
+    wait_for_subscribers(&cluster.redis, &format!("confab:room:{left}"), 1).await;
+    sender.say(left, "l1", "after bob left").await;
+    sender.say(joined, "j1", "welcome bob").await;
+    let got = next_message(&mut on_b).await;
+    assert_eq!((got.room, got.body.as_str()), (joined, "welcome bob"));
+    on_b.send(&ClientFrame::SetTyping {
+        room: left,
+        on: true,
+    })
+    .await;
+    let refused = on_b
+        .next_matching(|f| match f {
+            ServerFrame::Error { code, .. } => Some(code),
+            _ => None,
+        })
+        .await;
+    assert_eq!(refused, ErrorCode::NotAMember);
+    on_b.expect_silence(Duration::from_millis(500)).await;
+}
+
+#[tokio::test]
+async fn read_markers_and_direct_rooms_made_while_redis_was_down_reach_the_users_tabs_on_other_instances()
+ {
+    let mut cluster = spawn_cluster_with(2, |i, config, redis| {
+        if i == 1 {
+            late_instance(config, redis);
+        }
+    })
+    .await;
+    let [a, b] = [0, 1].map(|i| cluster.apps[i].address);
+    let alice = cluster.apps[0].register("alice").await;
+    let bob = cluster.apps[0].register("bob").await;
+    let room = alice.create_room("general").await.id;
+    bob.join(room).await;
+    let mut sender = alice.via(a).connect().await;
+    let mut tab_a = bob.via(a).connect().await;
+    let mut tab_b = bob.via(b).connect().await;
+    wait_for_subscribers(&cluster.redis, &format!("confab:room:{room}"), 2).await;
+    for n in 1..=2 {
+        sender
+            .say(room, &format!("m{n}"), &format!("news {n}"))
+            .await;
+    }
+    for ws in [&mut tab_a, &mut tab_b] {
+        for _ in 0..2 {
+            next_message(ws).await;
+        }
+    }
+
+    cluster.stop_redis().await;
+    tab_a
+        .send(&ClientFrame::MarkRead { room, seq: Seq(2) })
+        .await;
+    tab_a
+        .next_matching(|f| matches!(f, ServerFrame::ReadMarker { .. }).then_some(()))
+        .await;
+    let direct = alice
+        .via(a)
+        .post("/api/rooms/direct", &StartDirect { user: bob.user.id })
+        .await;
+    assert_eq!(direct.status(), reqwest::StatusCode::CREATED);
+    let direct: RoomSummary = direct.json().await.unwrap();
+    // Instance a publishes the read marker and both users' room_joined before b is back.
+    cluster.redis.restart();
+    wait_ready(a).await;
+    wait_for_publishes(&cluster.redis, 3).await;
+    let_late_instance_in(&cluster.redis);
+    cluster.wait_until_ready().await;
+
+    let (mut marker, mut summary) = (None, None);
+    while marker.is_none() || summary.is_none() {
+        match tab_b.next_frame().await {
+            ServerFrame::ReadMarker { room: r, seq } if r == room => marker = Some(seq),
+            ServerFrame::RoomJoined { room } if room.id == direct.id => summary = Some(room),
+            _ => {}
+        }
+    }
+    assert_eq!(marker, Some(Seq(2)));
+    let summary = summary.unwrap();
+    assert_eq!(
+        summary.name, alice.user.username,
+        "named after the other user"
+    );
+    assert_eq!(summary.peer.map(|p| p.id), Some(alice.user.id));
+    wait_for_subscribers(&cluster.redis, &format!("confab:room:{}", direct.id), 2).await;
+    sender.say(direct.id, "dm", "just us").await;
+    assert_eq!(next_message(&mut tab_b).await.body, "just us");
 }

@@ -282,10 +282,19 @@ impl WsClient {
 
     /// The next protocol frame; panics on timeout, close or a non-text message.
     pub async fn next_frame(&mut self) -> ServerFrame {
+        self.next_frame_within(FRAME_TIMEOUT)
+            .await
+            .expect("a frame arrives in time")
+    }
+
+    /// The next protocol frame, or `None` when none arrives within `wait`; panics on
+    /// close or a non-text message.
+    pub async fn next_frame_within(&mut self, wait: Duration) -> Option<ServerFrame> {
+        let deadline = tokio::time::Instant::now() + wait;
         loop {
-            let message = tokio::time::timeout(FRAME_TIMEOUT, self.stream.next())
+            let message = tokio::time::timeout_at(deadline, self.stream.next())
                 .await
-                .expect("a frame arrives in time")
+                .ok()?
                 .expect("the socket is open")
                 .expect("the socket reads");
             match message {
@@ -293,7 +302,7 @@ impl WsClient {
                     let frame: ServerFrame = serde_json::from_str(text.as_str())
                         .unwrap_or_else(|e| panic!("bad frame {text}: {e}"));
                     if !self.skips(&frame) {
-                        return frame;
+                        return Some(frame);
                     }
                 }
                 Message::Ping(_) | Message::Pong(_) => continue,

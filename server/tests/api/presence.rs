@@ -7,8 +7,12 @@ use confab_protocol::api::{Member, RoomKind, RoomSummary, StartDirect, UserSumma
 use confab_protocol::{ClientFrame, ErrorCode, RoomId, Seq, ServerFrame, UnixMillis, UserId};
 use reqwest::StatusCode;
 
-use crate::cluster::{ServerProcess, spawn_cluster, wait_ready};
+use crate::cluster::{
+    ServerProcess, late_instance, let_late_instance_in, spawn_cluster, spawn_cluster_with,
+    wait_ready,
+};
 use crate::helpers::{TestUser, WsClient, spawn_app};
+use crate::services::RedisServer;
 
 /// Generous bound for "goes offline within the lease TTL" after a crash: the lease is 3 s
 /// in these tests, the requirement 30 s.
@@ -217,6 +221,134 @@ async fn a_sigkilled_instances_users_go_offline_and_their_typing_ends_and_a_rest
     no_status_of(&mut watcher, alice.user.id, Duration::from_secs(4)).await;
     let listed = members(&bob.via(restarted.address), room).await;
     assert!(!listed.iter().any(|m| m.id == alice.user.id && m.online));
+}
+
+/// Lease TTL of the instances in the Redis-outage tests: short, so renewals and sweeps
+/// come quickly.
+const OUTAGE_TTL_SECS: u64 = 2;
+
+/// How long a presence change made during a Redis outage may take to be announced once
+/// Redis is back: the instances first give each other time to resubscribe and renew.
+const AFTER_OUTAGE_WITHIN: Duration = Duration::from_secs(30);
+
+/// The next `status` frame about `user` within `wait`, if any: (online, last_seen).
+async fn status_of_within(
+    ws: &mut WsClient,
+    user: UserId,
+    wait: Duration,
+) -> Option<(bool, Option<UnixMillis>)> {
+    let deadline = tokio::time::Instant::now() + wait;
+    loop {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        match ws.next_frame_within(left).await? {
+            ServerFrame::PresenceChanged {
+                user: u,
+                online,
+                last_seen,
+                ..
+            } if u == user => return Some((online, last_seen)),
+            _ => {}
+        }
+    }
+}
+
+/// Waits until `key` exists in Redis.
+async fn wait_for_key(redis: &RedisServer, key: &str) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while redis.cli(&["EXISTS", key]).as_deref() != Some("1") {
+        assert!(Instant::now() < deadline, "{key} never appeared");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Closes a socket from the client side and waits for the server's close: by then the
+/// server has unregistered the connection and queued its presence change.
+async fn close(mut ws: WsClient) {
+    let _ = ws.stream.close(None).await;
+    let _ = ws.closed_with().await;
+}
+
+#[tokio::test]
+async fn a_user_who_leaves_while_redis_is_down_is_announced_offline_after_it_restarts_empty() {
+    let mut cluster = spawn_cluster_with(2, |_, c, _| c.presence_ttl_secs = OUTAGE_TTL_SECS).await;
+    let [a, b] = [0, 1].map(|i| cluster.apps[i].address);
+    let (xavier, yvonne, room) = pair_in_a_room(&cluster.apps[0]).await;
+    let mut watcher = yvonne.via(a).connect().await.seeing_presence();
+    let tab = xavier.via(b).connect().await;
+    assert!(next_status_of(&mut watcher, xavier.user.id).await.0);
+
+    cluster.stop_redis().await;
+    close(tab).await;
+    cluster.start_redis().await;
+
+    let (online, last_seen) = status_of_within(&mut watcher, xavier.user.id, AFTER_OUTAGE_WITHIN)
+        .await
+        .expect("offline is announced once Redis is back");
+    assert!(!online && last_seen.is_some());
+    let listed = members(&yvonne.via(a), room).await;
+    assert!(listed.iter().any(|m| m.id == xavier.user.id && !m.online));
+}
+
+#[tokio::test]
+async fn a_user_who_moves_to_another_instance_while_redis_is_down_is_never_announced_offline() {
+    let mut cluster = spawn_cluster_with(3, |_, c, _| c.presence_ttl_secs = OUTAGE_TTL_SECS).await;
+    let [a, b, c] = [0, 1, 2].map(|i| cluster.apps[i].address);
+    let (xavier, yvonne, room) = pair_in_a_room(&cluster.apps[0]).await;
+    let mut watcher = yvonne.via(a).connect().await.seeing_presence();
+    let tab = xavier.via(c).connect().await;
+    assert!(next_status_of(&mut watcher, xavier.user.id).await.0);
+
+    cluster.stop_redis().await;
+    close(tab).await;
+    let _moved = xavier.via(b).connect().await;
+    cluster.start_redis().await;
+
+    // Long enough for instance c to retry its release and decide.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        match status_of_within(&mut watcher, xavier.user.id, left).await {
+            None => break,
+            Some((online, _)) => assert!(online, "xavier never looks offline"),
+        }
+    }
+    let listed = members(&yvonne.via(c), room).await;
+    assert!(listed.iter().any(|m| m.id == xavier.user.id && m.online));
+}
+
+#[tokio::test]
+async fn a_user_who_connects_while_redis_is_down_is_announced_online_once_it_is_back() {
+    let mut cluster = spawn_cluster_with(2, |i, config, redis| {
+        config.presence_ttl_secs = OUTAGE_TTL_SECS;
+        if i == 0 {
+            late_instance(config, redis);
+        }
+    })
+    .await;
+    let [a, b] = [0, 1].map(|i| cluster.apps[i].address);
+    let (xavier, yvonne, room) = pair_in_a_room(&cluster.apps[0]).await;
+    let mut watcher = yvonne.via(a).connect().await.seeing_presence();
+
+    cluster.stop_redis().await;
+    let _tab = xavier.via(b).connect().await;
+    // Redis comes back empty; instance b renews xavier's lease (the lease it could not
+    // take when he connected) before instance a is back.
+    cluster.redis.restart();
+    wait_ready(b).await;
+    wait_for_key(
+        &cluster.redis,
+        &format!("confab:presence:user:{}", xavier.user.id),
+    )
+    .await;
+    let_late_instance_in(&cluster.redis);
+    cluster.wait_until_ready().await;
+
+    let (online, _) = status_of_within(&mut watcher, xavier.user.id, AFTER_OUTAGE_WITHIN)
+        .await
+        .expect("online is announced once Redis is back");
+    assert!(online);
+    let listed = members(&yvonne.via(a), room).await;
+    assert!(listed.iter().any(|m| m.id == xavier.user.id && m.online));
 }
 
 // ---- typing -----------------------------------------------------------------------------
