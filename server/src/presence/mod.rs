@@ -489,7 +489,10 @@ mod tests {
         health.answered(at(31));
         health.answered(at(35));
         assert!(!health.settled(at(40), after));
-        assert!(health.settled(at(41), after), "counted from the first answer");
+        assert!(
+            health.settled(at(41), after),
+            "counted from the first answer"
+        );
         health.failed();
         assert!(!health.settled(at(60), after), "a new failure starts over");
     }
