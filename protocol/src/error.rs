@@ -136,7 +136,9 @@ impl ErrorCode {
             Self::InvalidUsername => "usernames are 3-32 characters from A-Z a-z 0-9 _ . -",
             Self::InvalidPassword => "passwords are 8-256 characters",
             Self::UsernameTaken => "that username is taken",
-            Self::InvalidRoomName => "room names are 1-64 visible characters (no control or invisible characters)",
+            Self::InvalidRoomName => {
+                "room names are 1-64 visible characters (no control or invisible characters)"
+            }
             Self::RoomNameTaken => "a room with that name exists",
             Self::UserNotFound => "no such user",
             Self::FileTooLarge => "the file is larger than this server accepts",

@@ -850,6 +850,50 @@ async fn an_idle_instance_keeps_its_redis_subscription_across_heartbeats() {
     );
 }
 
+#[tokio::test]
+async fn signing_out_on_one_instance_ends_that_sessions_sockets_on_every_instance() {
+    let cluster = spawn_cluster(2).await;
+    let [a, b] = [0, 1].map(|i| cluster.apps[i].address);
+    let alice = cluster.apps[0].register("alice").await;
+    // A second session of alice's (another browser), which must survive.
+    let other_browser = reqwest::Client::new()
+        .post(format!("http://{a}/api/auth/sign-in"))
+        .json(&serde_json::json!({ "username": alice.user.username, "password": "correct horse battery" }))
+        .send()
+        .await
+        .unwrap();
+    let other_cookie = crate::helpers::session_cookie(&other_browser).unwrap();
+    let other = crate::helpers::TestUser {
+        app_address: b,
+        http: reqwest::Client::new(),
+        cookie: other_cookie,
+        user: alice.user.clone(),
+    };
+    let mut on_a = alice.via(a).connect().await;
+    let mut on_b = alice.via(b).connect().await;
+    let mut survivor = other.connect().await;
+    wait_for_channel(
+        &cluster.redis,
+        &format!("confab:user:{}", alice.user.id),
+        true,
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    let response = alice.via(a).post_empty("/api/auth/sign-out").await;
+    assert_eq!(response.status(), reqwest::StatusCode::NO_CONTENT);
+    for ws in [&mut on_a, &mut on_b] {
+        assert_eq!(ws.next_frame().await, ServerFrame::SessionEnded);
+        assert_eq!(
+            ws.closed_with().await.map(u16::from),
+            Some(confab_protocol::close::SESSION_ENDED)
+        );
+    }
+    survivor.assert_alive(9).await;
+    let me = alice.via(b).get("/api/auth/me").await;
+    assert_eq!(me.status(), reqwest::StatusCode::UNAUTHORIZED);
+}
+
 /// The `room_joined` and `room_left` frames `ws` receives until it has seen one of each
 /// room in `joined` and `left` (other frames are skipped): the summaries of those joined.
 async fn membership_changes(
