@@ -8,7 +8,7 @@
 //! reader never holds up a room or grows the server's memory.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use axum::extract::ws::Utf8Bytes;
@@ -67,24 +67,45 @@ pub struct Peer {
     pub session: Arc<str>,
     queue: mpsc::Sender<Utf8Bytes>,
     close: Arc<CloseSignal>,
+    backlog: Arc<AtomicUsize>,
 }
 
+/// Most bytes of frames one connection may have queued or being written. Frames are
+/// counted by their own length, shared or not, so this bounds what one slow reader can
+/// pin: a few thousand frames of a few dozen bytes fit, a few history pages (up to
+/// `limits::MAX_PAGE_BYTES` each) fit, an endless stream of them does not.
+pub const MAX_BACKLOG_BYTES: usize = 16 * 1024 * 1024;
+
 impl Peer {
-    /// Queues a frame without waiting; a full queue closes the connection as a slow
-    /// consumer. Returns whether the frame was queued.
+    /// Queues a frame without waiting; a full queue — too many frames, or more than
+    /// [`MAX_BACKLOG_BYTES`] — closes the connection as a slow consumer. Returns whether
+    /// the frame was queued.
     pub fn push(&self, frame: Utf8Bytes) -> bool {
+        let len = frame.len();
+        let before = self.backlog.fetch_add(len, Ordering::Relaxed);
+        if before + len > MAX_BACKLOG_BYTES {
+            self.backlog.fetch_sub(len, Ordering::Relaxed);
+            self.slow_consumer();
+            return false;
+        }
         match self.queue.try_send(frame) {
             Ok(()) => true,
-            Err(mpsc::error::TrySendError::Full(_)) => {
-                if self.close.code().is_none() {
-                    tracing::warn!(conn = self.id, user = %self.user, "slow consumer: outbound queue full, closing");
-                    crate::metrics::SLOW_CONSUMERS.increment(1);
+            Err(err) => {
+                self.backlog.fetch_sub(len, Ordering::Relaxed);
+                if matches!(err, mpsc::error::TrySendError::Full(_)) {
+                    self.slow_consumer();
                 }
-                self.close.close(confab_protocol::close::SLOW_CONSUMER);
                 false
             }
-            Err(mpsc::error::TrySendError::Closed(_)) => false,
         }
+    }
+
+    fn slow_consumer(&self) {
+        if self.close.code().is_none() {
+            tracing::warn!(conn = self.id, user = %self.user, "slow consumer: outbound queue full, closing");
+            crate::metrics::SLOW_CONSUMERS.increment(1);
+        }
+        self.close.close(confab_protocol::close::SLOW_CONSUMER);
     }
 
     /// Asks the connection to close with `code`.
@@ -100,6 +121,16 @@ pub struct PeerEnd {
     pub queue: mpsc::Receiver<Utf8Bytes>,
     /// Set when the connection must close.
     pub close: Arc<CloseSignal>,
+    /// Bytes queued or being written, counted up by [`Peer::push`]; the writer counts
+    /// them down with [`PeerEnd::written`].
+    backlog: Arc<AtomicUsize>,
+}
+
+impl PeerEnd {
+    /// `bytes` of frames reached the socket.
+    pub fn written(&self, bytes: usize) {
+        self.backlog.fetch_sub(bytes, Ordering::Relaxed);
+    }
 }
 
 /// Rooms and a user whose local presence changed: newly occupied on `register`, newly
@@ -184,7 +215,9 @@ impl Hub {
         greeting: Option<Utf8Bytes>,
     ) -> (Peer, PeerEnd, Occupancy) {
         let (tx, rx) = mpsc::channel(capacity.max(2));
+        let backlog = Arc::new(AtomicUsize::new(0));
         if let Some(greeting) = greeting {
+            backlog.fetch_add(greeting.len(), Ordering::Relaxed);
             let _ = tx.try_send(greeting);
         }
         let close = Arc::new(CloseSignal::default());
@@ -194,6 +227,7 @@ impl Hub {
             session,
             queue: tx,
             close: close.clone(),
+            backlog: backlog.clone(),
         };
         let mut inner = self.lock();
         let peers = inner.users.entry(user).or_default();
@@ -210,7 +244,11 @@ impl Hub {
         inner.touch(user);
         (
             peer,
-            PeerEnd { queue: rx, close },
+            PeerEnd {
+                queue: rx,
+                close,
+                backlog,
+            },
             Occupancy {
                 rooms,
                 user: user_occupied,

@@ -224,6 +224,7 @@ async fn write_loop(
                 if !ok {
                     return;
                 }
+                end.written(batch.iter().map(|frame| frame.len()).sum());
                 batch.clear();
                 written = 0;
                 last_write = Some(Instant::now());

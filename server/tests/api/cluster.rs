@@ -1042,3 +1042,56 @@ async fn read_markers_and_direct_rooms_made_while_redis_was_down_reach_the_users
     sender.say(direct.id, "dm", "just us").await;
     assert_eq!(next_message(&mut tab_b).await.body, "just us");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reader_that_asks_for_much_and_reads_nothing_is_cut_off_before_it_pins_much_memory() {
+    let cluster = spawn_cluster(1).await;
+    let dir = tempfile::tempdir().unwrap();
+    let server = ServerProcess::spawn(
+        &cluster.database_url,
+        &cluster.redis.url(),
+        dir.path(),
+        "solo",
+    );
+    wait_ready(server.address).await;
+    let alice = cluster.apps[0].register("alice").await.via(server.address);
+    let room = alice.create_room("heavy").await.id;
+    let mut writer = alice.connect().await;
+    // 200 messages of 4,000 four-byte characters: 3.2 MB of history.
+    let body = "😀".repeat(4_000);
+    for n in 0..200 {
+        writer.say(room, &format!("h{n}"), &body).await;
+    }
+    let mut acked = 0;
+    while acked < 200 {
+        if let ServerFrame::MessageAcked { .. } = writer.next_frame().await {
+            acked += 1;
+        }
+    }
+    drop(writer);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let before = server.rss_kib();
+
+    // Asks for the whole history 100 times over (about 100 MB of answers) and never reads.
+    let mut hog = alice.connect().await;
+    for _ in 0..100 {
+        hog.send(&ClientFrame::Backfill {
+            room,
+            after_seq: Seq(0),
+            limit: Some(200),
+        })
+        .await;
+    }
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let after = server.rss_kib();
+    assert!(
+        after < before + 64 * 1024,
+        "RSS grew from {before} KiB to {after} KiB"
+    );
+    // It was closed as a slow consumer (it finds out when it reads).
+    let code = hog.closed_with().await.map(u16::from);
+    assert!(
+        code.is_none() || code == Some(confab_protocol::close::SLOW_CONSUMER),
+        "{code:?}"
+    );
+}
