@@ -284,6 +284,11 @@ impl Realtime {
             Inbound::Reconnected => {
                 tokio::spawn(self.clone().after_reconnect());
             }
+            // A member who connected just before the subscription took effect may have
+            // missed a message published in between: the database has it.
+            Inbound::RoomSubscribed(room) => {
+                tokio::spawn(self.clone().catch_up(room));
+            }
         }
     }
 

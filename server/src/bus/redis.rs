@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use confab_protocol::{BusEnvelope, BusTarget};
+use confab_protocol::{BusEnvelope, BusTarget, RoomId};
 use futures_util::StreamExt;
 use tokio::sync::mpsc;
 
@@ -46,6 +46,9 @@ pub enum Inbound {
     },
     /// The subscription is (re)established: whatever was published meanwhile is lost.
     Reconnected,
+    /// A room's channel was just subscribed to (its first local member arrived): what was
+    /// published to it before Redis confirmed the subscription was not received.
+    RoomSubscribed(RoomId),
 }
 
 /// Receives what arrives on the bus.
@@ -88,6 +91,14 @@ fn channel(target: &BusTarget) -> String {
         BusTarget::User(user) | BusTarget::Session { user, .. } => format!("confab:user:{user}"),
         BusTarget::Rooms(_) => ROOMS_CHANNEL.to_owned(),
     }
+}
+
+/// The room whose channel this is, if it is a room's.
+fn room_of(channel: &str) -> Option<RoomId> {
+    channel
+        .strip_prefix("confab:room:")
+        .and_then(|id| id.parse().ok())
+        .map(RoomId)
 }
 
 impl RedisBus {
@@ -243,6 +254,9 @@ async fn subscriber(
                     };
                     if !matches!(sent, Ok(Ok(()))) {
                         break;
+                    }
+                    if subscribe && let Some(room) = room_of(&channel) {
+                        handler(Inbound::RoomSubscribed(room));
                     }
                 }
                 message = stream.next() => {
