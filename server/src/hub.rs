@@ -419,6 +419,19 @@ impl Hub {
         self.lock().users.keys().copied().collect()
     }
 
+    /// The sessions with a connection here, each once, with their user.
+    pub fn connected_sessions(&self) -> Vec<(UserId, Arc<str>)> {
+        let inner = self.lock();
+        let mut sessions: Vec<(UserId, Arc<str>)> = inner
+            .users
+            .iter()
+            .flat_map(|(user, peers)| peers.iter().map(|p| (*user, p.session.clone())))
+            .collect();
+        sessions.sort();
+        sessions.dedup();
+        sessions
+    }
+
     /// Whether `user` has a connection here.
     pub fn has_user(&self, user: UserId) -> bool {
         self.lock().users.contains_key(&user)

@@ -452,10 +452,36 @@ impl Realtime {
     /// meanwhile gets none of its missed messages; then every room served here, those just
     /// joined included, is caught up.
     async fn after_reconnect(self) {
+        self.end_signed_out_sessions().await;
         self.reconcile_memberships().await;
         let rooms: Vec<RoomId> = self.orders().keys().copied().collect();
         for room in rooms {
             tokio::spawn(self.clone().catch_up(room));
+        }
+    }
+
+    /// Closes the local connections of sessions signed out (or expired) while the bus was
+    /// down: the `session_ended` published then never arrived.
+    async fn end_signed_out_sessions(&self) {
+        let sessions = self.inner.hub.connected_sessions();
+        for chunk in sessions.chunks(RECONCILE_CHUNK) {
+            let hashes: Vec<&str> = chunk.iter().map(|(_, s)| &**s).collect();
+            let valid = match db::sessions::still_valid(&self.inner.db, &hashes).await {
+                Ok(valid) => valid,
+                Err(err) => {
+                    tracing::warn!(error = %err, "cannot check sessions after a bus outage");
+                    return;
+                }
+            };
+            for (user, session) in chunk.iter().filter(|(_, s)| !valid.contains(&**s)) {
+                let target = BusTarget::Session {
+                    user: *user,
+                    session: session.to_string(),
+                };
+                if let Some(bytes) = encode(&ServerFrame::SessionEnded) {
+                    self.apply(&target, &ServerFrame::SessionEnded, bytes);
+                }
+            }
         }
     }
 

@@ -47,6 +47,30 @@ pub async fn find_user(db: &Db, token_hash: &str) -> Result<Option<UserSummary>,
     .transpose()
 }
 
+/// Which of `token_hashes` are unexpired sessions still.
+#[tracing::instrument(skip_all, fields(count = token_hashes.len()))]
+pub async fn still_valid(
+    db: &Db,
+    token_hashes: &[&str],
+) -> Result<std::collections::HashSet<String>, sqlx::Error> {
+    if token_hashes.is_empty() {
+        return Ok(std::collections::HashSet::new());
+    }
+    let placeholders: Vec<String> = (2..token_hashes.len() + 2)
+        .map(|i| format!("${i}"))
+        .collect();
+    let sql = format!(
+        "SELECT token_hash FROM sessions WHERE expires_at > $1 AND token_hash IN ({})",
+        placeholders.join(", ")
+    );
+    let mut query = sqlx::query(&sql).bind(now().0);
+    for hash in token_hashes {
+        query = query.bind(*hash);
+    }
+    let rows = query.fetch_all(db.reader()).await?;
+    rows.iter().map(|row| row.try_get(0)).collect()
+}
+
 /// Deletes a session (sign-out).
 #[tracing::instrument(skip(db, token_hash))]
 pub async fn delete(db: &Db, token_hash: &str) -> Result<(), sqlx::Error> {

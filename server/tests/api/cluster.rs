@@ -1095,3 +1095,47 @@ async fn a_reader_that_asks_for_much_and_reads_nothing_is_cut_off_before_it_pins
         "{code:?}"
     );
 }
+
+#[tokio::test]
+async fn a_sign_out_while_redis_is_down_still_ends_the_sessions_sockets_elsewhere_once_it_is_back()
+{
+    // Instance b comes back after a's publisher has resent what it queued: the
+    // session_ended is lost for b, which must find out from the database.
+    let mut cluster = spawn_cluster_with(2, |i, config, redis| {
+        if i == 1 {
+            late_instance(config, redis);
+        }
+    })
+    .await;
+    let [a, b] = [0, 1].map(|i| cluster.apps[i].address);
+    let alice = cluster.apps[0].register("alice").await;
+    let mut on_a = alice.via(a).connect().await;
+    let mut on_b = alice.via(b).connect().await;
+    wait_for_channel(
+        &cluster.redis,
+        &format!("confab:user:{}", alice.user.id),
+        true,
+    )
+    .await;
+
+    cluster.stop_redis().await;
+    let response = alice.via(a).post_empty("/api/auth/sign-out").await;
+    assert_eq!(response.status(), reqwest::StatusCode::NO_CONTENT);
+    assert_eq!(on_a.next_frame().await, ServerFrame::SessionEnded);
+    on_b.assert_alive(1).await; // nothing can tell instance b yet
+
+    cluster.redis.restart();
+    wait_ready(a).await;
+    wait_for_publishes(&cluster.redis, 1).await;
+    let_late_instance_in(&cluster.redis);
+    cluster.wait_until_ready().await;
+
+    assert_eq!(
+        on_b.next_frame_within(Duration::from_secs(20)).await,
+        Some(ServerFrame::SessionEnded)
+    );
+    assert_eq!(
+        on_b.closed_with().await.map(u16::from),
+        Some(confab_protocol::close::SESSION_ENDED)
+    );
+}
