@@ -2,8 +2,10 @@
 //! it delivers, when each `(room, user)` indicator lapses; a ticker tells the local
 //! connections "stopped typing" once it has — so an indicator ends a few seconds after its
 //! last refresh even when the typist's socket or whole instance dies without a word. A
-//! message from the typist ends it at once, and refreshes are forwarded at most once a
-//! second whatever a client sends.
+//! message from the typist ends it at once. Refreshes of a live indicator are forwarded at
+//! most once a second whatever a client sends, and turning it back on after an `off` draws
+//! on a small per-typist budget, so clearing the composer and typing again shows at once
+//! while a client flipping on/off cannot make every receiver repaint many times a second.
 
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
@@ -16,6 +18,9 @@ use confab_protocol::{RoomId, UserId};
 pub const TYPING_TTL: Duration = Duration::from_secs(6);
 /// Refreshes closer together than this are not forwarded.
 pub const MIN_REFRESH: Duration = Duration::from_secs(1);
+/// How many times in a row a typist's indicator may be turned on again after an `off`
+/// before it is held to one restart per [`MIN_REFRESH`].
+pub const RESTART_BURST: f64 = 3.0;
 
 #[derive(Debug)]
 struct Indicator {
@@ -33,9 +38,39 @@ pub struct TypingTimers {
 struct State {
     /// Indicators on, by room and typist.
     live: HashMap<(RoomId, UserId), Indicator>,
-    /// When each typist's last `on` went out, kept for [`MIN_REFRESH`] even after an `off`,
-    /// so alternating on/off cannot get past the throttle (a message clears it).
-    last_on: HashMap<(RoomId, UserId), Instant>,
+    /// When this instance last forwarded an `on` from each typist that has not been turned
+    /// off since (kept for [`TYPING_TTL`]): refreshes are measured from it, at once, without
+    /// waiting for the event to come back over the bus.
+    admitted: HashMap<(RoomId, UserId), Instant>,
+    /// Each typist's budget for turning an indicator on while none is live; a typist with
+    /// no entry has a full one (a message refills it).
+    restarts: HashMap<(RoomId, UserId), Budget>,
+}
+
+/// A token bucket of [`RESTART_BURST`] restarts, refilled at one per [`MIN_REFRESH`].
+#[derive(Debug, Clone, Copy)]
+struct Budget {
+    tokens: f64,
+    at: Instant,
+}
+
+impl Budget {
+    fn full(now: Instant) -> Self {
+        Budget {
+            tokens: RESTART_BURST,
+            at: now,
+        }
+    }
+
+    /// The budget as it stands at `now`.
+    fn refilled(self, now: Instant) -> Self {
+        let earned =
+            now.saturating_duration_since(self.at).as_secs_f64() / MIN_REFRESH.as_secs_f64();
+        Budget {
+            tokens: (self.tokens + earned).min(RESTART_BURST),
+            at: now.max(self.at),
+        }
+    }
 }
 
 /// An indicator that ended.
@@ -54,26 +89,44 @@ impl TypingTimers {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Whether a typing event from `user` in `room` should be forwarded now: an `on` at
-    /// most once per [`MIN_REFRESH`], an `off` only while an indicator is on.
+    /// Whether a typing event from `user` in `room` should be forwarded now (and, if it is
+    /// an `on` with no indicator live, takes it from the typist's restart budget): a
+    /// refresh at most once per [`MIN_REFRESH`], a restart while the budget lasts, an `off`
+    /// only while an indicator is on.
     pub fn should_forward(&self, room: RoomId, user: UserId, on: bool, now: Instant) -> bool {
-        let state = self.lock();
-        if on {
-            state
-                .last_on
-                .get(&(room, user))
-                .is_none_or(|at| now.duration_since(*at) >= MIN_REFRESH)
-        } else {
-            state.live.contains_key(&(room, user))
+        let mut state = self.lock();
+        let key = (room, user);
+        if !on {
+            let said_on = state.admitted.remove(&key).is_some();
+            return said_on || state.live.contains_key(&key);
         }
+        if let Some(at) = state.admitted.get(&key) {
+            if now.saturating_duration_since(*at) < MIN_REFRESH {
+                return false;
+            }
+        } else {
+            let budget = state
+                .restarts
+                .get(&key)
+                .map_or_else(|| Budget::full(now), |b| b.refilled(now));
+            if budget.tokens < 1.0 {
+                return false;
+            }
+            state.restarts.insert(
+                key,
+                Budget {
+                    tokens: budget.tokens - 1.0,
+                    ..budget
+                },
+            );
+        }
+        state.admitted.insert(key, now);
+        true
     }
 
     /// Records a delivered typing event.
     pub fn record(&self, room: RoomId, user: UserId, username: &str, on: bool, now: Instant) {
         let mut state = self.lock();
-        if on {
-            state.last_on.insert((room, user), now);
-        }
         let live = &mut state.live;
         if on {
             live.insert(
@@ -93,7 +146,8 @@ impl TypingTimers {
         let mut state = self.lock();
         // Whoever starts typing the next message right away is shown at once (messages have
         // their own limit, so this opens no way around the throttle).
-        state.last_on.remove(&(room, user));
+        state.admitted.remove(&(room, user));
+        state.restarts.remove(&(room, user));
         state.live.remove(&(room, user)).map(|i| Ended {
             room,
             user,
@@ -126,8 +180,11 @@ impl TypingTimers {
     pub fn lapsed(&self, now: Instant) -> Vec<Ended> {
         let mut state = self.lock();
         state
-            .last_on
-            .retain(|_, at| now.duration_since(*at) < MIN_REFRESH);
+            .admitted
+            .retain(|_, at| now.saturating_duration_since(*at) < TYPING_TTL);
+        state
+            .restarts
+            .retain(|_, b| b.refilled(now).tokens < RESTART_BURST);
         let live = &mut state.live;
         let due: Vec<(RoomId, UserId)> = live
             .iter()
@@ -186,19 +243,63 @@ mod tests {
         let timers = TypingTimers::default();
         let t0 = Instant::now();
         let (room, user) = (RoomId(1), UserId(2));
-        let mut forwarded = 0;
-        for i in 0..100u32 {
-            let now = t0 + Duration::from_millis(u64::from(i) * 5);
-            let on = i % 2 == 0;
-            if timers.should_forward(room, user, on, now) {
-                timers.record(room, user, "bob", on, now);
-                forwarded += 1;
+        let forwarded_within = |from: u32, to: u32| {
+            let mut forwarded = 0;
+            for i in from..to {
+                let now = t0 + Duration::from_millis(u64::from(i) * 5);
+                let on = i % 2 == 0;
+                if timers.should_forward(room, user, on, now) {
+                    timers.record(room, user, "bob", on, now);
+                    forwarded += 1;
+                }
             }
-        }
-        assert_eq!(forwarded, 2, "one on and its off in half a second");
+            forwarded
+        };
+        assert_eq!(
+            forwarded_within(0, 100),
+            6,
+            "the burst: three ons and their offs in the first half second"
+        );
+        // 9.5 s more of flipping 200 times a second: one restart per second, each with its off.
+        let later = forwarded_within(100, 2000);
+        assert!((18..=20).contains(&later), "{later} forwarded");
         assert!(
-            !timers.should_forward(room, user, false, t0),
+            !timers.should_forward(room, user, false, t0 + Duration::from_secs(10)),
             "nothing to turn off"
+        );
+    }
+
+    #[test]
+    fn a_burst_of_ons_is_forwarded_once_before_any_comes_back_over_the_bus() {
+        let timers = TypingTimers::default();
+        let t0 = Instant::now();
+        let forwarded = (0..10u64)
+            .filter(|i| {
+                let now = t0 + Duration::from_millis(i * 10);
+                timers.should_forward(RoomId(1), UserId(2), true, now)
+            })
+            .count();
+        assert_eq!(forwarded, 1);
+    }
+
+    #[test]
+    fn clearing_the_composer_and_typing_again_shows_at_once() {
+        let timers = TypingTimers::default();
+        let t0 = Instant::now();
+        let (room, user) = (RoomId(1), UserId(2));
+        let ms = |n| t0 + Duration::from_millis(n);
+        assert!(timers.should_forward(room, user, true, t0));
+        timers.record(room, user, "bob", true, t0);
+        assert!(timers.should_forward(room, user, false, ms(300)));
+        timers.record(room, user, "bob", false, ms(300));
+        assert!(
+            timers.should_forward(room, user, true, ms(400)),
+            "typing again 100 ms after clearing is shown"
+        );
+        timers.record(room, user, "bob", true, ms(400));
+        assert!(
+            !timers.should_forward(room, user, true, ms(900)),
+            "a live indicator is still refreshed at most once a second"
         );
     }
 

@@ -410,6 +410,21 @@ async fn a_typists_dead_socket_or_message_ends_the_indicator_and_refreshes_are_t
 }
 
 #[tokio::test]
+async fn clearing_the_composer_and_typing_again_at_once_shows_the_indicator_again() {
+    let app = spawn_app().await;
+    let (alice, bob, room) = pair_in_a_room(&app).await;
+    let mut watcher = bob.connect().await;
+    let mut typist = alice.connect().await;
+
+    // on, off and on again well within a second: what a person does who deletes a draft.
+    for on in [true, false, true] {
+        typist.send(&ClientFrame::SetTyping { room, on }).await;
+        assert_eq!(next_typing_of(&mut watcher, room, alice.user.id).await, on);
+    }
+    typist.assert_alive(1).await;
+}
+
+#[tokio::test]
 async fn typing_in_a_room_you_are_not_in_is_refused() {
     let app = spawn_app().await;
     let (alice, _bob, room) = pair_in_a_room(&app).await;
