@@ -78,7 +78,7 @@ test-rust:
 # e.g. `make e2e E2E_ARGS=tests/chat.spec.ts` or `E2E_ARGS=--headed`.
 E2E_ARGS ?=
 e2e: tools test-deps client server-release e2e/node_modules/.package-lock.json
-	cd e2e && npx tsc --noEmit && npx playwright test $(E2E_ARGS)
+	cd e2e && npx tsc --noEmit && CONFAB_E2E_PREBUILT=1 npx playwright test $(E2E_ARGS)
 
 # npm ci when node_modules is missing or older than the lockfile. Never a browser download:
 # the suite runs Debian's Chromium.
