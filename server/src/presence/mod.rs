@@ -39,6 +39,9 @@ pub use leases::{RedisLeases, Released};
 pub const MAX_ROOM_MEMBERS_FOR_PRESENCE: i64 = 1000;
 /// Workers applying presence changes (each user always goes to the same one).
 const WORKERS: usize = 4;
+/// How long a request waits for Redis to say who is online before it goes on with this
+/// instance's own users.
+const READ_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// What a worker applies.
 #[derive(Debug)]
@@ -222,23 +225,34 @@ impl Presence {
     }
 
     /// Which of `users` are online now, on any instance. When presence cannot be read
-    /// (Redis down), only this instance's own users count; they always do, even before
-    /// their leases are renewed after a Redis restart.
+    /// (Redis down or slow), only this instance's own users count; they always do, even
+    /// before their leases are renewed after a Redis restart. Requests wait on this (a join,
+    /// a member list, a new direct room), so it never waits on a Redis known to be failing
+    /// and gives up on one that does not answer within [`READ_TIMEOUT`].
     pub async fn online(&self, users: &[UserId]) -> HashSet<UserId> {
         let hub = self.inner.realtime.hub();
         let local = || users.iter().copied().filter(|u| hub.has_user(*u));
-        match &self.inner.leases {
-            None => local().collect(),
-            Some(leases) => match leases.online(users, db::now()).await {
-                Ok(mut online) => {
-                    online.extend(local());
-                    online
-                }
-                Err(err) => {
-                    tracing::warn!(error = %err, "cannot read presence from redis");
-                    local().collect()
-                }
-            },
+        let Some(leases) = &self.inner.leases else {
+            return local().collect();
+        };
+        if self.health().failing {
+            return local().collect();
+        }
+        match tokio::time::timeout(READ_TIMEOUT, leases.online(users, db::now())).await {
+            Ok(Ok(mut online)) => {
+                online.extend(local());
+                online
+            }
+            // Not counted as an outage: one slow read must not hold announcements back
+            // (the sweep, every few seconds, is what tells).
+            Ok(Err(err)) => {
+                tracing::warn!(error = %err, "cannot read presence from redis");
+                local().collect()
+            }
+            Err(_) => {
+                tracing::warn!("presence read from redis timed out");
+                local().collect()
+            }
         }
     }
 

@@ -351,6 +351,43 @@ async fn a_user_who_connects_while_redis_is_down_is_announced_online_once_it_is_
     assert!(listed.iter().any(|m| m.id == xavier.user.id && m.online));
 }
 
+#[tokio::test]
+async fn joining_and_starting_a_direct_conversation_answer_at_once_while_redis_is_down() {
+    let mut cluster = spawn_cluster(2).await;
+    let a = cluster.apps[0].address;
+    let (xavier, yvonne, _) = pair_in_a_room(&cluster.apps[0]).await;
+    let open = yvonne.create_room("open while down").await;
+    let other = yvonne.create_room("joined on the socket").await;
+    let mut tab = xavier.via(a).connect().await;
+    cluster.stop_redis().await;
+
+    // Each of these reads who is online; none may wait for Redis to come back.
+    let prompt = Duration::from_secs(3);
+    let joined = tokio::time::timeout(prompt, xavier.via(a).join(open.id))
+        .await
+        .expect("an HTTP join answers while Redis is down");
+    assert_eq!(joined.id, open.id);
+    let started = Instant::now();
+    tab.send(&ClientFrame::JoinRoom { room: other.id }).await;
+    tab.assert_alive(7).await;
+    assert!(
+        started.elapsed() < prompt,
+        "the socket kept answering: {:?}",
+        started.elapsed()
+    );
+    let direct = tokio::time::timeout(prompt, start_direct(&xavier.via(a), yvonne.user.id))
+        .await
+        .expect("a new direct conversation answers while Redis is down");
+    assert_eq!(direct.status(), StatusCode::CREATED);
+    let listed = tokio::time::timeout(prompt, members(&yvonne.via(a), open.id))
+        .await
+        .expect("a member list answers while Redis is down");
+    assert!(
+        listed.iter().any(|m| m.id == xavier.user.id && m.online),
+        "this instance's own users still count as online"
+    );
+}
+
 // ---- typing -----------------------------------------------------------------------------
 
 #[tokio::test]
