@@ -22,7 +22,7 @@ pub enum ErrorCode {
     NotAMember,
     /// The operation does not apply to this kind of room (e.g. joining a direct room).
     WrongRoomKind,
-    /// The message body is empty or only whitespace.
+    /// The message body is empty, or only whitespace and invisible characters.
     EmptyMessage,
     /// The message body is longer than the documented limit.
     MessageTooLong,

@@ -37,13 +37,17 @@ pub const DEFAULT_PAGE: u32 = 50;
 pub const MAX_PAGE_BYTES: usize = 1024 * 1024;
 
 /// Checks a message body. Rules (identical on every storage backend):
-/// - not empty or only whitespace: [`ErrorCode::EmptyMessage`];
+/// - at least one visible character — not empty, and not only whitespace and invisible
+///   characters (zero-width spaces and joiners, word joiners, the byte-order mark,
+///   variation selectors, Hangul fillers, bidirectional controls, see [`is_invisible`]):
+///   [`ErrorCode::EmptyMessage`];
 /// - at most [`MAX_MESSAGE_CHARS`] characters: [`ErrorCode::MessageTooLong`];
 /// - no control characters except tab and newline (no NUL, no escape sequences, no C1
 ///   controls): [`ErrorCode::InvalidCharacters`]. Everything else — emoji with joiners and
-///   skin tones, CJK, combining marks, right-to-left text — is stored byte for byte.
+///   skin tones, CJK, combining marks, right-to-left text with its marks — is stored byte
+///   for byte, invisible characters included once there is something visible.
 pub fn check_message_body(body: &str) -> Result<(), ErrorCode> {
-    if body.trim().is_empty() {
+    if body.chars().all(|c| c.is_whitespace() || is_invisible(c)) {
         return Err(ErrorCode::EmptyMessage);
     }
     if body.chars().count() > MAX_MESSAGE_CHARS {
@@ -151,6 +155,33 @@ fn is_bidi_control(c: char) -> bool {
     matches!(c, '\u{61c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
 
+/// Characters that show nothing on their own and are not whitespace: zero-width and
+/// format characters, variation selectors, the Hangul fillers and blank, and the
+/// bidirectional controls. A body made only of these (and whitespace) looks empty.
+/// Control characters are not listed: they are refused as invalid anyway.
+pub fn is_invisible(c: char) -> bool {
+    is_bidi_control(c)
+        || matches!(
+            c,
+            '\u{ad}' // soft hyphen
+                | '\u{34f}' // combining grapheme joiner
+                | '\u{115f}' | '\u{1160}' // Hangul choseong and jungseong fillers
+                | '\u{17b4}' | '\u{17b5}' // Khmer inherent vowels
+                | '\u{180b}'..='\u{180f}' // Mongolian variation selectors, vowel separator
+                | '\u{200b}'..='\u{200f}' // zero-width space, non-joiner, joiner, marks
+                | '\u{2060}'..='\u{2064}' // word joiner, invisible operators
+                | '\u{206a}'..='\u{206f}' // deprecated format characters
+                | '\u{2800}' // braille pattern blank
+                | '\u{3164}' // Hangul filler
+                | '\u{fe00}'..='\u{fe0f}' // variation selectors
+                | '\u{feff}' // zero-width no-break space (byte-order mark)
+                | '\u{ffa0}' // halfwidth Hangul filler
+                | '\u{1d173}'..='\u{1d17a}' // musical symbol format characters
+                | '\u{e0000}'..='\u{e007f}' // tags
+                | '\u{e0100}'..='\u{e01ef}' // variation selectors supplement
+        )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -213,12 +244,56 @@ mod tests {
         );
         assert_eq!(check_message_body("line\n\tindented"), Ok(()));
         assert_eq!(check_message_body("👩🏽‍💻 مرحبا 漢字 e\u{301}"), Ok(()));
+        assert_eq!(check_message_body("\u{a0}"), Err(ErrorCode::EmptyMessage));
         let longest = "é".repeat(MAX_MESSAGE_CHARS);
         assert_eq!(check_message_body(&longest), Ok(()));
         assert_eq!(
             check_message_body(&format!("{longest}x")),
             Err(ErrorCode::MessageTooLong)
         );
+    }
+
+    #[test]
+    fn a_body_of_only_invisible_characters_is_empty() {
+        for blank in [
+            "\u{200b}\u{200b}",
+            "\u{feff}",
+            "\u{fe0f}",
+            "\u{3164}",
+            "\u{115f}\u{1160}",
+            "\u{ffa0}",
+            "\u{200c}\u{200d}\u{200e}\u{200f}",
+            "\u{2060}\u{2061}\u{2062}\u{2063}\u{2064}",
+            "\u{fe00}",
+            "\u{202e}\u{2066}\u{2069}\u{61c}",
+            "\u{ad}",
+            "\u{2800}",
+            "\u{e0100}",
+            " \u{200b}\n\t\u{a0}\u{3000}\u{feff} ",
+        ] {
+            assert_eq!(
+                check_message_body(blank),
+                Err(ErrorCode::EmptyMessage),
+                "{blank:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn visible_text_with_invisible_characters_still_passes() {
+        for visible in [
+            "👨\u{200d}👩\u{200d}👧",
+            "❤\u{fe0f}",
+            "\u{200f}שלום\u{200e} world",
+            "\u{2067}مرحبا\u{2069}",
+            "a\u{200b}",
+            "\u{feff}hi",
+            "\u{3164}ㅎ",
+            "🏴\u{e0067}\u{e0062}\u{e0065}\u{e006e}\u{e0067}\u{e007f}",
+            "e\u{301}",
+        ] {
+            assert_eq!(check_message_body(visible), Ok(()), "{visible:?}");
+        }
     }
 
     #[test]

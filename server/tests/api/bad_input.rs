@@ -98,6 +98,11 @@ async fn each_bad_frame_gets_its_error_code_and_the_socket_keeps_working() {
 
     a.say(room.id, "x-3", "   \n ").await;
     assert_eq!(expect_error(&mut a).await.0, ErrorCode::EmptyMessage);
+    // Only invisible characters (zero-width spaces, a byte-order mark, a Hangul filler)
+    // would show as a blank message.
+    a.say(room.id, "x-3b", "\u{200b}\u{200b}\u{feff}\u{3164}")
+        .await;
+    assert_eq!(expect_error(&mut a).await.0, ErrorCode::EmptyMessage);
     a.say(room.id, "x-4", &"a".repeat(limits::MAX_MESSAGE_CHARS + 1))
         .await;
     assert_eq!(expect_error(&mut a).await.0, ErrorCode::MessageTooLong);
