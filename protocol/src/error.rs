@@ -52,7 +52,8 @@ pub enum ErrorCode {
     RoomNameTaken,
     /// No user has this id.
     UserNotFound,
-    /// The upload is larger than the server's size cap (`--max-upload-bytes`).
+    /// The upload is larger than the server's size cap (`--max-upload-bytes`), or an
+    /// HTTP JSON request body is larger than the server reads (2 MiB); HTTP 413.
     FileTooLarge,
     /// The upload has no bytes.
     EmptyFile,

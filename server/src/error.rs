@@ -38,6 +38,13 @@ impl From<ErrorCode> for AppError {
 
 impl From<JsonRejection> for AppError {
     fn from(rejection: JsonRejection) -> Self {
+        // A body over the request body limit is not malformed: 413, as for a file.
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            return Self::Client {
+                code: ErrorCode::FileTooLarge,
+                message: "the request body is larger than this server accepts".to_owned(),
+            };
+        }
         Self::Client {
             code: ErrorCode::BadRequest,
             message: rejection.body_text(),

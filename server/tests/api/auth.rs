@@ -291,3 +291,27 @@ async fn a_change_requested_from_a_foreign_origin_is_403_and_changes_nothing() {
         .unwrap();
     assert_eq!(listed.status(), StatusCode::OK);
 }
+
+#[tokio::test]
+async fn a_json_body_over_the_limit_is_413_and_the_server_keeps_serving() {
+    let app = spawn_app().await;
+    // Valid JSON of 5 MB, over the 2 MiB the server reads for a JSON body.
+    let body = format!(
+        r#"{{"username": "alice", "password": "{}"}}"#,
+        "x".repeat(5 * 1024 * 1024)
+    );
+    let response = reqwest::Client::new()
+        .post(app.url("/api/auth/register"))
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    let error: ApiError = response.json().await.unwrap();
+    assert_eq!(error.code, ErrorCode::FileTooLarge);
+    assert!(!error.message.contains("length limit"), "{}", error.message);
+
+    let alice = app.register("alice").await;
+    assert_eq!(alice.user.username, "alice");
+}
