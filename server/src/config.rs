@@ -87,6 +87,12 @@ pub struct Config {
     #[arg(long, env = "CONFAB_MAX_POSTS_PER_SEC", default_value_t = 10)]
     pub max_posts_per_sec: u32,
 
+    /// Sign-in attempts per username (ignoring case) per minute on this instance, right or
+    /// wrong, in bursts of as many; over it sign-in answers 429 `rate_limited` without
+    /// checking the password. 0: no limit.
+    #[arg(long, env = "CONFAB_MAX_SIGN_INS_PER_MIN", default_value_t = 10)]
+    pub max_sign_ins_per_min: u32,
+
     /// Frames of any kind one connection may send per second, in bursts of five times
     /// that; over it typing, read and ping frames are dropped and others refused with
     /// `rate_limited`. 0: no limit.
@@ -128,6 +134,7 @@ impl Config {
             secure_cookies: false,
             presence_ttl_secs: 15,
             max_posts_per_sec: 10,
+            max_sign_ins_per_min: 10,
             max_frames_per_sec: 40,
             idle_timeout_secs: 75,
         }

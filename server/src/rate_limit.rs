@@ -8,6 +8,9 @@
 //! for what is stored: messages and files. Every connection also has a [`FrameBudget`]
 //! for all the frames it sends, so no client can keep the server busy with cheap ones
 //! (backfills, typing, pings) either.
+//!
+//! Sign-in attempts are limited per username ([`SignInLimiter`]), so a password cannot be
+//! guessed online at the speed of the server's argon2, and each refused guess costs no hash.
 
 use std::num::NonZeroU32;
 use std::sync::Arc;
@@ -43,23 +46,8 @@ impl PostLimiter {
             return Self { buckets: None };
         };
         let burst = rate.saturating_mul(NonZeroU32::new(BURST_FACTOR).unwrap_or(NonZeroU32::MIN));
-        let buckets = Arc::new(RateLimiter::keyed(
-            Quota::per_second(rate).allow_burst(burst),
-        ));
-        let weak = Arc::downgrade(&buckets);
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(FORGET_EVERY);
-            loop {
-                tick.tick().await;
-                let Some(buckets) = weak.upgrade() else {
-                    return;
-                };
-                buckets.retain_recent();
-                buckets.shrink_to_fit();
-            }
-        });
         Self {
-            buckets: Some(buckets),
+            buckets: Some(keyed(Quota::per_second(rate).allow_burst(burst))),
         }
     }
 
@@ -69,6 +57,62 @@ impl PostLimiter {
             .as_ref()
             .is_none_or(|buckets| buckets.check_key(&user).is_ok())
     }
+}
+
+/// Cheap-to-clone handle to this instance's sign-in limits: one bucket per username (as
+/// sign-in looks it up: ignoring case), whether the name exists or not, so the answer
+/// does not tell which names do.
+#[derive(Clone)]
+pub struct SignInLimiter {
+    buckets: Option<Arc<DefaultKeyedRateLimiter<String>>>,
+}
+
+impl std::fmt::Debug for SignInLimiter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SignInLimiter")
+            .field("limited", &self.buckets.is_some())
+            .finish()
+    }
+}
+
+impl SignInLimiter {
+    /// `per_minute` attempts per username, in bursts of as many (refilled one every
+    /// `60 / per_minute` seconds); 0 means no limit. Must run inside a tokio runtime (it
+    /// starts its clean-up task).
+    pub fn new(per_minute: u32) -> Self {
+        Self {
+            buckets: NonZeroU32::new(per_minute).map(|rate| keyed(Quota::per_minute(rate))),
+        }
+    }
+
+    /// Takes one attempt from `username`'s allowance; `false` when it is used up for now.
+    pub fn allow(&self, username: &str) -> bool {
+        self.buckets
+            .as_ref()
+            .is_none_or(|buckets| buckets.check_key(&username.to_lowercase()).is_ok())
+    }
+}
+
+/// A keyed limiter whose refilled buckets are forgotten every [`FORGET_EVERY`] by a task
+/// that ends once the limiter is dropped.
+fn keyed<K>(quota: Quota) -> Arc<DefaultKeyedRateLimiter<K>>
+where
+    K: Clone + Eq + std::hash::Hash + Send + Sync + 'static,
+{
+    let buckets = Arc::new(RateLimiter::keyed(quota));
+    let weak = Arc::downgrade(&buckets);
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(FORGET_EVERY);
+        loop {
+            tick.tick().await;
+            let Some(buckets) = weak.upgrade() else {
+                return;
+            };
+            buckets.retain_recent();
+            buckets.shrink_to_fit();
+        }
+    });
+    buckets
 }
 
 /// How many frames a connection may send in one go, as a multiple of its rate (a
@@ -116,6 +160,18 @@ mod tests {
         );
         let unlimited = PostLimiter::new(0);
         assert!((0..1000).all(|_| unlimited.allow(UserId(1))));
+    }
+
+    #[tokio::test]
+    async fn sign_ins_are_limited_per_username_ignoring_case_and_zero_means_unlimited() {
+        let limiter = SignInLimiter::new(10);
+        let allowed = (0..20)
+            .filter(|i| limiter.allow(if i % 2 == 0 { "Alice" } else { "alice" }))
+            .count();
+        assert_eq!(allowed, 10, "a burst of 10 attempts, whatever the case");
+        assert!(limiter.allow("bob"), "another username has its own bucket");
+        let unlimited = SignInLimiter::new(0);
+        assert!((0..1000).all(|_| unlimited.allow("alice")));
     }
 
     #[test]

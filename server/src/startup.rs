@@ -16,7 +16,7 @@ use crate::config::Config;
 use crate::db::Db;
 use crate::files::Files;
 use crate::presence::Presence;
-use crate::rate_limit::PostLimiter;
+use crate::rate_limit::{PostLimiter, SignInLimiter};
 use crate::realtime::Realtime;
 use crate::routes;
 use crate::state::{AppState, Settings};
@@ -93,6 +93,7 @@ impl Application {
             presence,
             files,
             posts: PostLimiter::new(config.max_posts_per_sec),
+            sign_ins: SignInLimiter::new(config.max_sign_ins_per_min),
             settings,
         };
         let router = routes::router(state.clone(), &config.dist_dir);

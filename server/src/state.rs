@@ -9,7 +9,7 @@ use axum::extract::FromRef;
 use crate::db::Db;
 use crate::files::Files;
 use crate::presence::Presence;
-use crate::rate_limit::PostLimiter;
+use crate::rate_limit::{PostLimiter, SignInLimiter};
 use crate::realtime::Realtime;
 
 /// Settings handlers read at request time.
@@ -38,6 +38,8 @@ pub struct AppState {
     pub files: Files,
     /// How fast each user may post.
     pub posts: PostLimiter,
+    /// How often each username may try to sign in.
+    pub sign_ins: SignInLimiter,
     /// Settings.
     pub settings: Arc<Settings>,
 }

@@ -13,6 +13,7 @@ use super::extract::Json;
 use crate::auth::{CurrentSession, password, session};
 use crate::db::{self, Db};
 use crate::error::AppError;
+use crate::rate_limit::SignInLimiter;
 use crate::realtime::Realtime;
 use crate::state::{AppState, Settings};
 
@@ -58,17 +59,24 @@ async fn register(
 }
 
 /// `POST /api/auth/sign-in`: 200 with the user and a session cookie; 401 `unauthorized`
-/// for an unknown user or a wrong password alike.
+/// for an unknown user or a wrong password alike; 429 `rate_limited` once the username
+/// has used up its attempts (`--max-sign-ins-per-min`), whether the password is right.
 #[tracing::instrument(skip_all, fields(username = %credentials.username))]
 async fn sign_in(
     State(db): State<Db>,
     State(settings): State<std::sync::Arc<Settings>>,
+    State(sign_ins): State<SignInLimiter>,
     jar: CookieJar,
     Json(credentials): Json<Credentials>,
 ) -> Result<impl IntoResponse, AppError> {
     // Over-long input is refused before hashing it.
     if credentials.username.len() > 256 || credentials.password.len() > 1024 {
         return Err(ErrorCode::Unauthorized.into());
+    }
+    // Before any lookup or hash: a refused guess costs next to nothing.
+    if !sign_ins.allow(&credentials.username) {
+        tracing::warn!("sign-in attempts over the limit");
+        return Err(ErrorCode::RateLimited.into());
     }
     let account = db::users::find_by_name(&db, &credentials.username).await?;
     let stored = account.as_ref().map(|a| a.password_hash.clone());

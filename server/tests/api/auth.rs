@@ -293,6 +293,48 @@ async fn a_change_requested_from_a_foreign_origin_is_403_and_changes_nothing() {
 }
 
 #[tokio::test]
+async fn sign_in_attempts_for_one_username_are_limited_even_with_the_right_password() {
+    let app = spawn_app().await;
+    app.register("alice").await;
+    app.register("bob").await;
+    let http = reqwest::Client::new();
+    let sign_in = |username: &'static str, password: &'static str| {
+        http.post(app.url("/api/auth/sign-in"))
+            .json(&creds(username, password))
+            .send()
+    };
+
+    // The default allowance is a burst of 10, refilled one every 6 s: argon2 answers ten
+    // guesses well within that even on a busy machine.
+    for attempt in 1..=10 {
+        let name = if attempt % 2 == 0 { "alice" } else { "ALICE" };
+        let response = sign_in(name, "wrong password").await.unwrap();
+        assert_eq!(
+            response.status(),
+            StatusCode::UNAUTHORIZED,
+            "attempt {attempt}"
+        );
+    }
+    let response = sign_in("alice", "correct horse battery").await.unwrap();
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(
+        session_cookie(&response).is_none(),
+        "no session when limited"
+    );
+    let error: ApiError = response.json().await.unwrap();
+    assert_eq!(error.code, ErrorCode::RateLimited);
+
+    let response = sign_in("bob", "correct horse battery").await.unwrap();
+    assert_eq!(
+        response.status(),
+        StatusCode::OK,
+        "another username is unaffected"
+    );
+    let bob: UserSummary = response.json().await.unwrap();
+    assert_eq!(bob.username, "bob");
+}
+
+#[tokio::test]
 async fn a_json_body_over_the_limit_is_413_and_the_server_keeps_serving() {
     let app = spawn_app().await;
     // Valid JSON of 5 MB, over the 2 MiB the server reads for a JSON body.
