@@ -681,14 +681,28 @@ fn typing_off(ended: Ended) -> ServerFrame {
 
 /// Tells local connections that indicators nobody refreshed have ended. Every instance
 /// does this for the indicators it delivered, so none outlives a dead typist or instance.
+/// It also forwards the typing restarts of this instance's typists that were held back
+/// over their budget, once it allows them.
 async fn end_lapsed_typing(inner: Weak<Inner>) {
     let mut tick = tokio::time::interval(TYPING_TICK);
     loop {
         tick.tick().await;
         let Some(inner) = inner.upgrade() else { return };
         let realtime = Realtime { inner };
-        for ended in realtime.inner.typing.lapsed(Instant::now()) {
+        let now = Instant::now();
+        for ended in realtime.inner.typing.lapsed(now) {
             realtime.deliver_local(typing_off(ended));
+        }
+        for restart in realtime.inner.typing.due_restarts(now) {
+            realtime.publish(
+                BusTarget::Room(restart.room),
+                ServerFrame::TypingChanged {
+                    room: restart.room,
+                    user: restart.user,
+                    username: restart.username,
+                    on: true,
+                },
+            );
         }
     }
 }

@@ -5,7 +5,9 @@
 //! message from the typist ends it at once. Refreshes of a live indicator are forwarded at
 //! most once a second whatever a client sends, and turning it back on after an `off` draws
 //! on a small per-typist budget, so clearing the composer and typing again shows at once
-//! while a client flipping on/off cannot make every receiver repaint many times a second.
+//! while a client flipping on/off cannot make every receiver repaint many times a second;
+//! a restart over budget is held, not dropped, and goes out when the budget allows (unless
+//! an `off` or a message came first) — the typist's client thinks it said "on".
 
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
@@ -19,7 +21,7 @@ pub const TYPING_TTL: Duration = Duration::from_secs(6);
 /// Refreshes closer together than this are not forwarded.
 pub const MIN_REFRESH: Duration = Duration::from_secs(1);
 /// How many times in a row a typist's indicator may be turned on again after an `off`
-/// before it is held to one restart per [`MIN_REFRESH`].
+/// before restarts are held back to one per [`MIN_REFRESH`].
 pub const RESTART_BURST: f64 = 3.0;
 
 #[derive(Debug)]
@@ -45,6 +47,19 @@ struct State {
     /// Each typist's budget for turning an indicator on while none is live; a typist with
     /// no entry has a full one (a message refills it).
     restarts: HashMap<(RoomId, UserId), Budget>,
+    /// Restarts over budget, with the typist's name, until the budget allows them.
+    held: HashMap<(RoomId, UserId), String>,
+}
+
+/// A held restart that is now due: forward `typing on` for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Restart {
+    /// The room.
+    pub room: RoomId,
+    /// The typist.
+    pub user: UserId,
+    /// Their name.
+    pub username: String,
 }
 
 /// A token bucket of [`RESTART_BURST`] restarts, refilled at one per [`MIN_REFRESH`].
@@ -84,6 +99,27 @@ pub struct Ended {
     pub username: String,
 }
 
+impl State {
+    /// Takes one restart from the typist's budget; `false` when it is empty.
+    fn take_restart(&mut self, key: (RoomId, UserId), now: Instant) -> bool {
+        let budget = self
+            .restarts
+            .get(&key)
+            .map_or_else(|| Budget::full(now), |b| b.refilled(now));
+        if budget.tokens < 1.0 {
+            return false;
+        }
+        self.restarts.insert(
+            key,
+            Budget {
+                tokens: budget.tokens - 1.0,
+                ..budget
+            },
+        );
+        true
+    }
+}
+
 impl TypingTimers {
     fn lock(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
@@ -91,37 +127,53 @@ impl TypingTimers {
 
     /// Whether a typing event from `user` in `room` should be forwarded now (and, if it is
     /// an `on` with no indicator live, takes it from the typist's restart budget): a
-    /// refresh at most once per [`MIN_REFRESH`], a restart while the budget lasts, an `off`
-    /// only while an indicator is on.
-    pub fn should_forward(&self, room: RoomId, user: UserId, on: bool, now: Instant) -> bool {
+    /// refresh at most once per [`MIN_REFRESH`], a restart while the budget lasts (else it
+    /// is held for [`TypingTimers::due_restarts`]), an `off` only while an indicator is on.
+    pub fn should_forward(
+        &self,
+        room: RoomId,
+        user: UserId,
+        username: &str,
+        on: bool,
+        now: Instant,
+    ) -> bool {
         let mut state = self.lock();
         let key = (room, user);
         if !on {
+            let held = state.held.remove(&key).is_some();
             let said_on = state.admitted.remove(&key).is_some();
-            return said_on || state.live.contains_key(&key);
+            return !held && (said_on || state.live.contains_key(&key));
         }
         if let Some(at) = state.admitted.get(&key) {
             if now.saturating_duration_since(*at) < MIN_REFRESH {
                 return false;
             }
-        } else {
-            let budget = state
-                .restarts
-                .get(&key)
-                .map_or_else(|| Budget::full(now), |b| b.refilled(now));
-            if budget.tokens < 1.0 {
-                return false;
-            }
-            state.restarts.insert(
-                key,
-                Budget {
-                    tokens: budget.tokens - 1.0,
-                    ..budget
-                },
-            );
+        } else if !state.take_restart(key, now) {
+            state.held.insert(key, username.to_owned());
+            return false;
         }
         state.admitted.insert(key, now);
         true
+    }
+
+    /// The held restarts the budget now allows, taken from it: each is to be forwarded.
+    pub fn due_restarts(&self, now: Instant) -> Vec<Restart> {
+        let mut state = self.lock();
+        let keys: Vec<(RoomId, UserId)> = state.held.keys().copied().collect();
+        let mut due = Vec::new();
+        for key in keys {
+            if state.take_restart(key, now)
+                && let Some(username) = state.held.remove(&key)
+            {
+                state.admitted.insert(key, now);
+                due.push(Restart {
+                    room: key.0,
+                    user: key.1,
+                    username,
+                });
+            }
+        }
+        due
     }
 
     /// Records a delivered typing event.
@@ -148,6 +200,7 @@ impl TypingTimers {
         // their own limit, so this opens no way around the throttle).
         state.admitted.remove(&(room, user));
         state.restarts.remove(&(room, user));
+        state.held.remove(&(room, user));
         state.live.remove(&(room, user)).map(|i| Ended {
             room,
             user,
@@ -158,6 +211,7 @@ impl TypingTimers {
     /// Ends every indicator of `user` (their last connection here closed).
     pub fn end_user(&self, user: UserId) -> Vec<Ended> {
         let mut state = self.lock();
+        state.held.retain(|(_, typist), _| *typist != user);
         let live = &mut state.live;
         let rooms: Vec<RoomId> = live
             .keys()
@@ -231,11 +285,11 @@ mod tests {
     fn refreshes_are_forwarded_at_most_once_per_interval() {
         let timers = TypingTimers::default();
         let t0 = Instant::now();
-        assert!(timers.should_forward(RoomId(1), UserId(2), true, t0));
+        assert!(timers.should_forward(RoomId(1), UserId(2), "bob", true, t0));
         timers.record(RoomId(1), UserId(2), "bob", true, t0);
-        assert!(!timers.should_forward(RoomId(1), UserId(2), true, t0 + MIN_REFRESH / 2));
-        assert!(timers.should_forward(RoomId(1), UserId(2), true, t0 + MIN_REFRESH));
-        assert!(timers.should_forward(RoomId(1), UserId(3), true, t0));
+        assert!(!timers.should_forward(RoomId(1), UserId(2), "bob", true, t0 + MIN_REFRESH / 2));
+        assert!(timers.should_forward(RoomId(1), UserId(2), "bob", true, t0 + MIN_REFRESH));
+        assert!(timers.should_forward(RoomId(1), UserId(3), "bob", true, t0));
     }
 
     #[test]
@@ -248,7 +302,7 @@ mod tests {
             for i in from..to {
                 let now = t0 + Duration::from_millis(u64::from(i) * 5);
                 let on = i % 2 == 0;
-                if timers.should_forward(room, user, on, now) {
+                if timers.should_forward(room, user, "bob", on, now) {
                     timers.record(room, user, "bob", on, now);
                     forwarded += 1;
                 }
@@ -264,7 +318,7 @@ mod tests {
         let later = forwarded_within(100, 2000);
         assert!((18..=20).contains(&later), "{later} forwarded");
         assert!(
-            !timers.should_forward(room, user, false, t0 + Duration::from_secs(10)),
+            !timers.should_forward(room, user, "bob", false, t0 + Duration::from_secs(10)),
             "nothing to turn off"
         );
     }
@@ -276,10 +330,50 @@ mod tests {
         let forwarded = (0..10u64)
             .filter(|i| {
                 let now = t0 + Duration::from_millis(i * 10);
-                timers.should_forward(RoomId(1), UserId(2), true, now)
+                timers.should_forward(RoomId(1), UserId(2), "bob", true, now)
             })
             .count();
         assert_eq!(forwarded, 1);
+    }
+
+    #[test]
+    fn a_restart_over_budget_is_held_until_the_budget_allows_unless_turned_off_first() {
+        let timers = TypingTimers::default();
+        let t0 = Instant::now();
+        let (room, user) = (RoomId(1), UserId(2));
+        let ms = |n| t0 + Duration::from_millis(n);
+        for i in 0..3 {
+            assert!(timers.should_forward(room, user, "bob", true, ms(i * 20)));
+            assert!(timers.should_forward(room, user, "bob", false, ms(i * 20 + 10)));
+        }
+        assert!(
+            !timers.should_forward(room, user, "bob", true, ms(60)),
+            "the fourth restart in 60 ms is over budget"
+        );
+        assert!(timers.due_restarts(ms(500)).is_empty(), "not yet");
+        assert_eq!(
+            timers.due_restarts(ms(1000)),
+            vec![Restart {
+                room,
+                user,
+                username: "bob".into()
+            }],
+            "it goes out once a restart is earned"
+        );
+        assert!(timers.due_restarts(ms(3000)).is_empty(), "and only once");
+        assert!(
+            !timers.should_forward(room, user, "bob", true, ms(1100)),
+            "it counts as said: a refresh 100 ms later is throttled"
+        );
+
+        // Off, on again at once (held: the budget is spent), then off before it is due.
+        assert!(timers.should_forward(room, user, "bob", false, ms(1200)));
+        assert!(!timers.should_forward(room, user, "bob", true, ms(1210)));
+        assert!(
+            !timers.should_forward(room, user, "bob", false, ms(1220)),
+            "nothing went out to turn off"
+        );
+        assert!(timers.due_restarts(ms(10_000)).is_empty());
     }
 
     #[test]
@@ -288,17 +382,17 @@ mod tests {
         let t0 = Instant::now();
         let (room, user) = (RoomId(1), UserId(2));
         let ms = |n| t0 + Duration::from_millis(n);
-        assert!(timers.should_forward(room, user, true, t0));
+        assert!(timers.should_forward(room, user, "bob", true, t0));
         timers.record(room, user, "bob", true, t0);
-        assert!(timers.should_forward(room, user, false, ms(300)));
+        assert!(timers.should_forward(room, user, "bob", false, ms(300)));
         timers.record(room, user, "bob", false, ms(300));
         assert!(
-            timers.should_forward(room, user, true, ms(400)),
+            timers.should_forward(room, user, "bob", true, ms(400)),
             "typing again 100 ms after clearing is shown"
         );
         timers.record(room, user, "bob", true, ms(400));
         assert!(
-            !timers.should_forward(room, user, true, ms(900)),
+            !timers.should_forward(room, user, "bob", true, ms(900)),
             "a live indicator is still refreshed at most once a second"
         );
     }
@@ -312,7 +406,7 @@ mod tests {
         timers.record(RoomId(1), UserId(4), "eve", true, t0);
         assert!(timers.end(RoomId(1), UserId(2)).is_some());
         assert!(
-            timers.should_forward(RoomId(1), UserId(2), true, t0),
+            timers.should_forward(RoomId(1), UserId(2), "bob", true, t0),
             "typing the next message shows at once"
         );
         assert!(timers.end(RoomId(1), UserId(2)).is_none());

@@ -95,11 +95,13 @@ async fn dispatch(ctx: &Context<'_>, frame: &ClientFrame) -> Result<(), ErrorCod
             }
             // Receivers hold an indicator for seconds: refreshes faster than that, and
             // an `off` with nothing on, are dropped here rather than fanned out.
-            if !state
-                .realtime
-                .typing()
-                .should_forward(*room, user, *on, Instant::now())
-            {
+            if !state.realtime.typing().should_forward(
+                *room,
+                user,
+                &ctx.user.username,
+                *on,
+                Instant::now(),
+            ) {
                 return Ok(());
             }
             state.realtime.publish(

@@ -462,6 +462,35 @@ async fn clearing_the_composer_and_typing_again_at_once_shows_the_indicator_agai
 }
 
 #[tokio::test]
+async fn typing_again_after_many_quick_clears_is_shown_late_rather_than_never() {
+    let app = spawn_app().await;
+    let (alice, bob, room) = pair_in_a_room(&app).await;
+    let mut watcher = bob.connect().await;
+    let mut typist = alice.connect().await;
+
+    for _ in 0..4 {
+        for on in [true, false] {
+            typist.send(&ClientFrame::SetTyping { room, on }).await;
+        }
+    }
+    // The client believes it said "on" now and will not say it again for seconds.
+    typist
+        .send(&ClientFrame::SetTyping { room, on: true })
+        .await;
+    let mut seen = Vec::new();
+    while let Some(frame) = watcher.next_frame_within(Duration::from_secs(3)).await {
+        if let ServerFrame::TypingChanged { on, .. } = frame {
+            seen.push(on);
+        }
+    }
+    assert_eq!(
+        seen,
+        [true, false, true, false, true, false, true],
+        "three restarts at once, the last one when the budget allows"
+    );
+}
+
+#[tokio::test]
 async fn typing_in_a_room_you_are_not_in_is_refused() {
     let app = spawn_app().await;
     let (alice, _bob, room) = pair_in_a_room(&app).await;
