@@ -17,7 +17,7 @@ test('two users on different instances chat in a room, and the history survives 
     await alice.signOut();
     await alice.signIn('not the password');
     await expect(alice.page.getByRole('alert').filter({ hasText: /\S/ })).toContainText(
-      'Invalid username or password',
+      'Wrong username or password.',
     );
     await alice.signIn();
     await alice.expectSignedIn();

@@ -3,6 +3,7 @@
 
 use confab_protocol::api::Credentials;
 use confab_protocol::limits::{check_password, check_username};
+use confab_protocol::{ApiError, ErrorCode};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
@@ -50,7 +51,7 @@ pub fn AuthForm() -> impl IntoView {
             if let Err(err) = chat.authenticate(credentials, register).await {
                 // On success this form is gone, and so are its signals: hence `try_set`.
                 set_busy.try_set(false);
-                set_error.try_set(Some(sentence(&err.message)));
+                set_error.try_set(Some(auth_failure(&err, register)));
             }
         });
     };
@@ -100,5 +101,31 @@ pub fn AuthForm() -> impl IntoView {
                 </div>
             </form>
         </main>
+    }
+}
+
+/// What the form says when signing in or registering fails: the server's message, except
+/// where the form knows better what the user did.
+fn auth_failure(err: &ApiError, register: bool) -> String {
+    match err.code {
+        ErrorCode::Unauthorized if !register => "Wrong username or password.".to_owned(),
+        ErrorCode::RateLimited if !register => {
+            "Too many sign-in attempts for this name; wait a minute and try again.".to_owned()
+        }
+        _ => sentence(&err.message),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failed_sign_in_says_what_went_wrong_in_the_users_terms() {
+        let refused = ApiError::from(ErrorCode::Unauthorized);
+        assert_eq!(auth_failure(&refused, false), "Wrong username or password.");
+        assert!(auth_failure(&ApiError::from(ErrorCode::RateLimited), false).contains("wait"));
+        let taken = ApiError::from(ErrorCode::UsernameTaken);
+        assert_eq!(auth_failure(&taken, true), sentence(&taken.message));
     }
 }
