@@ -36,6 +36,8 @@ pub enum ErrorCode {
     InvalidPage,
     /// Too many frames or requests in a short time; slow down and retry.
     RateLimited,
+    /// The user already has as many sockets open on this instance as it allows.
+    TooManyConnections,
     /// HTTP: no valid session cookie, or the username or password is wrong.
     Unauthorized,
     /// HTTP: the WebSocket upgrade came from an origin that is not allowed.
@@ -93,6 +95,7 @@ impl ErrorCode {
             Self::ClientMsgIdTaken => "client_msg_id_taken",
             Self::InvalidPage => "invalid_page",
             Self::RateLimited => "rate_limited",
+            Self::TooManyConnections => "too_many_connections",
             Self::Unauthorized => "unauthorized",
             Self::ForbiddenOrigin => "forbidden_origin",
             Self::InvalidUsername => "invalid_username",
@@ -132,6 +135,9 @@ impl ErrorCode {
             Self::ClientMsgIdTaken => "this client_msg_id was used for a message in another room",
             Self::InvalidPage => "the page limit or cursor is out of range",
             Self::RateLimited => "too many requests; slow down",
+            Self::TooManyConnections => {
+                "too many connections open for this user here; close some tabs"
+            }
             Self::Unauthorized => "invalid username or password, or not signed in",
             Self::ForbiddenOrigin => "this origin is not allowed",
             Self::InvalidUsername => "usernames are 3-32 characters from A-Z a-z 0-9 _ . -",
@@ -200,6 +206,7 @@ mod tests {
             ErrorCode::ClientMsgIdTaken,
             ErrorCode::InvalidPage,
             ErrorCode::RateLimited,
+            ErrorCode::TooManyConnections,
             ErrorCode::Unauthorized,
             ErrorCode::ForbiddenOrigin,
             ErrorCode::InvalidUsername,

@@ -104,6 +104,11 @@ pub struct Config {
     /// as gone. A sleeping laptop behind a NAT stops looking online after this.
     #[arg(long, env = "CONFAB_IDLE_TIMEOUT", default_value_t = 75)]
     pub idle_timeout_secs: u64,
+
+    /// WebSockets one user may have open on this instance at once (tabs, devices); one
+    /// more is refused with 429 `too_many_connections` before the upgrade. 0: no limit.
+    #[arg(long, env = "CONFAB_MAX_SOCKETS_PER_USER", default_value_t = 100)]
+    pub max_sockets_per_user: usize,
 }
 
 impl Config {
@@ -137,6 +142,7 @@ impl Config {
             max_sign_ins_per_min: 10,
             max_frames_per_sec: 40,
             idle_timeout_secs: 75,
+            max_sockets_per_user: 100,
         }
     }
 }

@@ -78,7 +78,7 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         C::ForbiddenOrigin | C::NotAMember => StatusCode::FORBIDDEN,
         C::RoomNotFound | C::UserNotFound | C::NotFound => StatusCode::NOT_FOUND,
         C::UsernameTaken | C::RoomNameTaken => StatusCode::CONFLICT,
-        C::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+        C::RateLimited | C::TooManyConnections => StatusCode::TOO_MANY_REQUESTS,
         C::FileTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
         C::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         C::Internal => StatusCode::INTERNAL_SERVER_ERROR,

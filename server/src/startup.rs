@@ -20,6 +20,7 @@ use crate::rate_limit::{PostLimiter, SignInLimiter};
 use crate::realtime::Realtime;
 use crate::routes;
 use crate::state::{AppState, Settings};
+use crate::ws::UserSlots;
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -94,6 +95,7 @@ impl Application {
             files,
             posts: PostLimiter::new(config.max_posts_per_sec),
             sign_ins: SignInLimiter::new(config.max_sign_ins_per_min),
+            sockets: UserSlots::new(config.max_sockets_per_user),
             settings,
         };
         let router = routes::router(state.clone(), &config.dist_dir);

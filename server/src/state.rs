@@ -11,6 +11,7 @@ use crate::files::Files;
 use crate::presence::Presence;
 use crate::rate_limit::{PostLimiter, SignInLimiter};
 use crate::realtime::Realtime;
+use crate::ws::UserSlots;
 
 /// Settings handlers read at request time.
 #[derive(Debug, Clone)]
@@ -40,6 +41,8 @@ pub struct AppState {
     pub posts: PostLimiter,
     /// How often each username may try to sign in.
     pub sign_ins: SignInLimiter,
+    /// How many sockets each user holds open here.
+    pub sockets: Arc<UserSlots>,
     /// Settings.
     pub settings: Arc<Settings>,
 }

@@ -1,9 +1,12 @@
 //! `GET /ws`: the WebSocket upgrade. Checks the `Origin` (a page on another site must not
-//! ride the user's cookie into a socket) and the session cookie, then hands the socket to
-//! `connection`.
+//! ride the user's cookie into a socket), the session cookie and the user's socket count,
+//! then hands the socket to `connection`.
 
 mod commands;
 mod connection;
+mod slots;
+
+pub use slots::{Slot, UserSlots};
 
 use std::sync::Arc;
 
@@ -32,7 +35,8 @@ pub fn router() -> Router<AppState> {
 }
 
 /// `GET /ws`: 403 `forbidden_origin` for a foreign `Origin`, 401 `unauthorized` without a
-/// valid session; otherwise switches protocols.
+/// valid session, 429 `too_many_connections` when the user holds the most sockets allowed
+/// here; otherwise switches protocols.
 async fn upgrade(
     State(state): State<AppState>,
     State(settings): State<Arc<Settings>>,
@@ -45,10 +49,18 @@ async fn upgrade(
     }
     // The origin is checked first, so a foreign page learns nothing about sessions.
     let session = session?;
+    // Held by the connection until it ends; dropped with the closure if the upgrade fails.
+    let slot = state
+        .sockets
+        .take(session.user.id)
+        .ok_or(ErrorCode::TooManyConnections)?;
     Ok(ws
         .read_buffer_size(READ_BUFFER_BYTES)
         .max_message_size(limits::MAX_FRAME_BYTES)
         .max_frame_size(limits::MAX_FRAME_BYTES)
-        .on_upgrade(move |socket| connection::run(socket, state, session))
+        .on_upgrade(move |socket| async move {
+            connection::run(socket, state, session).await;
+            drop(slot);
+        })
         .into_response())
 }

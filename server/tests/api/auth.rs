@@ -1,7 +1,9 @@
 //! Accounts and sessions over HTTP, and the WebSocket upgrade's checks.
 
+use std::time::Duration;
+
 use confab_protocol::api::{Credentials, UserSummary};
-use confab_protocol::{ApiError, ErrorCode};
+use confab_protocol::{ApiError, ErrorCode, ServerFrame};
 use reqwest::StatusCode;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
@@ -183,6 +185,45 @@ async fn a_websocket_without_a_session_gets_401() {
         .expect_err("forged session refused");
     assert!(matches!(err, tokio_tungstenite::tungstenite::Error::Http(r) if r.status() == 401));
     drop(alice);
+}
+
+#[tokio::test]
+async fn a_user_with_the_most_sockets_allowed_gets_429_until_one_closes() {
+    let (mut config, _dir) = crate::helpers::test_config().await;
+    config.max_sockets_per_user = 2;
+    let app = crate::helpers::TestApp::start(config).await;
+    let alice = app.register("alice").await;
+    let bob = app.register("bob").await;
+    let first = alice.connect().await;
+    let mut second = alice.connect().await;
+
+    let err = alice.connect_raw().await.err().expect("a third is refused");
+    let tokio_tungstenite::tungstenite::Error::Http(response) = err else {
+        panic!("expected an HTTP refusal, got {err:?}");
+    };
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    let body: ApiError = serde_json::from_slice(response.body().as_deref().unwrap_or_default())
+        .expect("an API error body");
+    assert_eq!(body.code, ErrorCode::TooManyConnections);
+    let _bobs = bob.connect().await;
+    second.assert_alive(1).await;
+
+    // A closed socket gives its slot back once the server has seen it go.
+    drop(first);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    let mut third = loop {
+        match alice.connect_raw().await {
+            Ok(ws) => break ws,
+            Err(_) if tokio::time::Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            Err(err) => panic!("the freed slot never came back: {err:?}"),
+        }
+    };
+    assert!(matches!(
+        third.next_frame().await,
+        ServerFrame::Welcome { .. }
+    ));
 }
 
 #[tokio::test]
