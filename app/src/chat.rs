@@ -45,6 +45,8 @@ const TYPING_TTL_MILLIS: i64 = 6_000;
 const STALE_UPLOAD_MILLIS: i64 = 45_000;
 /// How long someone else's failed upload stays on screen.
 const FAILED_UPLOAD_SHOWN_MILLIS: u64 = 8_000;
+/// How long after one of this tab's uploads ended the server's frames about it are ignored.
+const ENDED_UPLOAD_MILLIS: i64 = 30_000;
 /// How often the open room is marked read (the throttle for `read` frames).
 const READ_EVERY: Duration = Duration::from_secs(1);
 
@@ -78,6 +80,9 @@ struct Bookkeeping {
     uploads: HashMap<u32, (RoomId, Upload)>,
     /// The next local upload id.
     next_upload: u32,
+    /// This tab's uploads that ended lately (room, file name, when): the server's own
+    /// `file_progress` about them comes after and is not someone else's news.
+    ended_uploads: Vec<(RoomId, String, i64)>,
 }
 
 /// The [`Chat`] provided by the root component.
@@ -93,8 +98,9 @@ impl Chat {
             socket: StoredValue::new_local(None),
             book: StoredValue::new_local(Bookkeeping::default()),
         };
-        // Coming back online: do not wait out the backoff.
+        // Coming back online: do not wait out the backoff. Going offline: say so now.
         let _ = window_event_listener_untyped("online", move |_| chat.reconnect_now());
+        let _ = window_event_listener_untyped("offline", move |_| chat.network_lost());
         chat
     }
 
@@ -210,6 +216,15 @@ impl Chat {
         });
     }
 
+    /// The browser lost the network: the socket is dropped and retried.
+    fn network_lost(self) {
+        self.socket.with_value(|s| {
+            if let Some(socket) = s {
+                socket.network_lost();
+            }
+        });
+    }
+
     fn send(self, frame: &ClientFrame) -> bool {
         self.socket
             .with_value(|s| s.as_ref().is_some_and(|socket| socket.send(frame)))
@@ -283,7 +298,11 @@ impl Chat {
                     stage,
                     bytes,
                     total,
-                    reason: reason.map(|code| code.describe().to_owned()),
+                    // Said to the other members: the uploader is the one not in the room.
+                    reason: reason.map(|code| match code {
+                        ErrorCode::NotAMember => "the uploader left the room".to_owned(),
+                        code => code.describe().to_owned(),
+                    }),
                 },
             ),
             ServerFrame::History {
@@ -733,6 +752,13 @@ impl Chat {
             m.remove(&room);
         });
         self.clear_typists(room);
+        // This tab's uploads there would be refused at their end: stop sending now.
+        self.book.with_value(|b| {
+            b.uploads
+                .values()
+                .filter(|(r, _)| *r == room)
+                .for_each(|(_, upload)| upload.abort());
+        });
         if self.store.uploads.with_untracked(|u| u.contains_key(&room)) {
             self.store.uploads.update(|u| {
                 u.remove(&room);
@@ -933,10 +959,11 @@ impl Chat {
             return;
         };
         let key = UploadKey::Local(id);
+        let file_name = file.name();
         self.store.uploads.update(|u| {
             u.entry(room).or_default().push(UploadBar {
                 key: key.clone(),
-                file_name: file.name(),
+                file_name: file_name.clone(),
                 uploader: None,
                 bytes: 0,
                 total: Some(file.size() as u64),
@@ -960,6 +987,10 @@ impl Chat {
                     move || {
                         self.book.update_value(|b| {
                             b.uploads.remove(&id);
+                            let now = now_millis();
+                            b.ended_uploads
+                                .retain(|(_, _, at)| now - at < ENDED_UPLOAD_MILLIS);
+                            b.ended_uploads.push((room, file_name, now));
                         });
                     },
                     Duration::ZERO,
@@ -1034,9 +1065,14 @@ impl Chat {
         let me = self.store.me_untracked().map(|u| u.id);
         // This tab follows its own uploads by the browser's progress events.
         let own_in_flight = me == Some(user)
-            && self
-                .book
-                .with_value(|b| b.uploads.values().any(|(r, _)| *r == room));
+            && self.book.with_value(|b| {
+                b.uploads.values().any(|(r, _)| *r == room)
+                    || b.ended_uploads.iter().any(|(r, name, at)| {
+                        *r == room
+                            && *name == progress.file_name
+                            && now_millis() - at < ENDED_UPLOAD_MILLIS
+                    })
+            });
         if own_in_flight || !self.store.rooms.with_untracked(|r| r.contains_key(&room)) {
             return;
         }

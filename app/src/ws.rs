@@ -189,6 +189,20 @@ impl Socket {
         }
     }
 
+    /// The browser says the network is gone: the connection cannot be trusted, and
+    /// waiting for a `ping` to go unanswered would show "online" for half a minute. It is
+    /// dropped and retried with backoff (at once when the browser is back online).
+    pub fn network_lost(&self) {
+        let welcomed = {
+            let inner = self.inner.borrow();
+            match inner.conn.as_ref() {
+                Some(conn) if !inner.stopped => conn.welcomed,
+                _ => return,
+            }
+        };
+        lost(&self.inner, 1006, welcomed);
+    }
+
     /// Closes the connection for good: no more attempts, no more events.
     pub fn stop(&self) {
         let mut inner = self.inner.borrow_mut();

@@ -85,6 +85,17 @@ pub fn MessageList(
             load_older();
         }
     };
+    // At the very top a wheel turn scrolls nothing, so no scroll event comes: after a
+    // failed fetch this is how "scroll up again" retries.
+    let on_wheel = move |ev: leptos::ev::WheelEvent| {
+        if ev.delta_y() < 0.0
+            && log
+                .get_untracked()
+                .is_some_and(|el| el.scroll_top() < PREFETCH_PX)
+        {
+            load_older();
+        }
+    };
 
     // After the rows change: follow new messages if the user was at the bottom (or just
     // sent one), and fetch older pages while the list does not fill the screen.
@@ -112,6 +123,7 @@ pub fn MessageList(
             tabindex="0"
             node_ref=log
             on:scroll=on_scroll
+            on:wheel=on_wheel
         >
             <div class="history-edge">
                 {move || match edge() {
@@ -127,7 +139,16 @@ pub fn MessageList(
                         }
                         .into_any(),
                     ),
-                    Some((true, false)) => None,
+                    // Scrolling up fetches it; the button is for keyboards and for a retry
+                    // after a failed fetch.
+                    Some((true, false)) => Some(
+                        view! {
+                            <button type="button" class="link load-older" on:click=move |_| load_older()>
+                                "Load older messages"
+                            </button>
+                        }
+                        .into_any(),
+                    ),
                 }}
             </div>
             <For
