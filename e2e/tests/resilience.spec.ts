@@ -1,7 +1,8 @@
 // Scenario 6: bob's instance is restarted (SIGTERM, then started again on the same port)
 // while alice, on the other instance, keeps sending. Bob's connection banner shows
 // "Reconnecting…" then "Online", and every message sent meanwhile (his own included)
-// appears exactly once, in order, on both sides.
+// appears exactly once, in order, on both sides. Then the same for a page whose network
+// goes away (the browser's offline mode): "Reconnecting…" at once, nothing lost or doubled.
 
 import { test, expect } from '../support/fixtures';
 import { meetInRoom, type ChatUser } from '../support/chat';
@@ -73,5 +74,40 @@ test('a restarted instance loses nothing: the page reconnects and every message 
     await bob.page.reload();
     await bob.expectSignedIn();
     await bob.expectMessages(all);
+  });
+});
+
+test('losing the network: the page says so at once, and catches up exactly once when it is back', async ({
+  person,
+  cluster,
+}) => {
+  const alice = await person('alice', cluster.a);
+  const bob = await person('bob', cluster.b);
+  await meetInRoom(alice, bob);
+  await alice.send('before the outage');
+  await bob.expectMessages([[alice, 'before the outage']]);
+
+  await test.step('bob goes offline: his banner turns at once, not after a ping times out', async () => {
+    await bob.page.context().setOffline(true);
+    // The keep-alive alone would take up to 35 s to notice; the browser's `offline` event
+    // is what this waits for.
+    await expect(bob.banner).toHaveText('Reconnecting…', { timeout: 5_000 });
+    await alice.send('while bob is offline 1');
+    await alice.send('while bob is offline 2');
+    await bob.submit('bob offline');
+    await expect(bob.messages.last()).toHaveText(/^Sending…\s*bob offline$/);
+  });
+
+  await test.step('back online: every message once, his own sent once', async () => {
+    await bob.page.context().setOffline(false);
+    await expect(bob.banner).toHaveText('Online', { timeout: 20_000 });
+    const all: Array<[ChatUser, string]> = [
+      [alice, 'before the outage'],
+      [alice, 'while bob is offline 1'],
+      [alice, 'while bob is offline 2'],
+      [bob, 'bob offline'],
+    ];
+    await bob.expectMessages(all);
+    await alice.expectMessages(all);
   });
 });
