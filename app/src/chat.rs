@@ -101,6 +101,14 @@ impl Chat {
         // Coming back online: do not wait out the backoff. Going offline: say so now.
         let _ = window_event_listener_untyped("online", move |_| chat.reconnect_now());
         let _ = window_event_listener_untyped("offline", move |_| chat.network_lost());
+        // An address edited by hand (or a link to `#room/N`) opens that room.
+        let _ = window_event_listener_untyped("hashchange", move |_| {
+            if let Some(room) = browser::room_in_address()
+                && chat.store.rooms.with_untracked(|r| r.contains_key(&room))
+            {
+                chat.open_room(room);
+            }
+        });
         chat
     }
 

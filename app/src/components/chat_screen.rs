@@ -11,6 +11,13 @@ use crate::components::sidebar::Sidebar;
 #[component]
 pub fn ChatScreen() -> impl IntoView {
     let store = use_chat().store;
+    // Escape closes the room list drawer (phone width).
+    let escape = window_event_listener(leptos::ev::keydown, move |ev| {
+        if ev.key() == "Escape" && store.sidebar_open.get_untracked() {
+            store.sidebar_open.set(false);
+        }
+    });
+    on_cleanup(move || escape.remove());
     view! {
         <div class="layout" class:sidebar-open=move || store.sidebar_open.get()>
             <Sidebar />

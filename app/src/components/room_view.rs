@@ -91,7 +91,7 @@ pub fn RoomView() -> impl IntoView {
                 None => view! {
                     <div class="welcome">
                         <h2>"Welcome to Confab"</h2>
-                        <p>"Pick a room on the left, create one, or browse the directory to join one."</p>
+                        <p>"Pick a room from the list, create one, or browse the directory to join one."</p>
                         <button type="button" class="primary show-rooms" on:click=move |_| store.sidebar_open.set(true)>
                             "Open the room list"
                         </button>
