@@ -668,7 +668,9 @@ impl Chat {
         let Some(room) = self.store.current.get_untracked() else {
             return;
         };
-        if browser::page_hidden() || !self.is_online() {
+        // Scrolled up into the history, the user has not seen what arrived below.
+        if browser::page_hidden() || !self.is_online() || !self.store.reading_newest.get_untracked()
+        {
             return;
         }
         let Some(newest) = self

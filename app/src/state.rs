@@ -537,6 +537,9 @@ pub struct Store {
     pub notice: RwSignal<Option<String>>,
     /// On a narrow screen: whether the room list covers the room view.
     pub sidebar_open: RwSignal<bool>,
+    /// Whether the open room's newest messages are in view (the list is scrolled to the
+    /// bottom): only then is the room marked read.
+    pub reading_newest: RwSignal<bool>,
     /// Whether the member panel is shown.
     pub members_open: RwSignal<bool>,
 }
@@ -556,6 +559,7 @@ impl Store {
             uploads: RwSignal::new(HashMap::new()),
             notice: RwSignal::new(None),
             sidebar_open: RwSignal::new(false),
+            reading_newest: RwSignal::new(true),
             members_open: RwSignal::new(false),
         }
     }

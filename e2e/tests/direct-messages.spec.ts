@@ -68,3 +68,49 @@ test('a direct message started from the member list appears live and its unread 
       .toHaveCount(1);
   });
 });
+
+test('scrolled up into the history, new messages wait below with a count and stay unread until seen', async ({
+  person,
+  cluster,
+}) => {
+  const alice = await person('alice', cluster.a);
+  const bob = await person('bob', cluster.b);
+  await meetInRoom(alice, bob);
+  // A short window, so a dozen messages are more than fit.
+  await bob.page.setViewportSize({ width: 1000, height: 420 });
+  // Bob's second tab, on the other instance: its badge is what the server counts.
+  const bobElsewhere = await bob.context.newPage();
+  await bobElsewhere.goto(`${cluster.a.url}/`);
+  await expect(bobElsewhere.getByRole('status', { name: 'Connection' })).toHaveText('Online');
+  const roomName = (await bob.page.getByRole('heading', { level: 1 }).textContent())?.replace(/^#\s*/, '') ?? '';
+  const badgeElsewhere = bobElsewhere
+    .getByRole('navigation', { name: 'Rooms' })
+    .getByRole('link', { name: roomName })
+    .getByLabel(/unread message/);
+
+  const sent: Array<[typeof alice, string]> = [];
+  for (let i = 1; i <= 12; i++) {
+    await alice.send(`line ${i}`);
+    sent.push([alice, `line ${i}`]);
+  }
+  await bob.expectMessages(sent);
+  // At the bottom, all of it counts as read (within a second).
+  await expect(badgeElsewhere).toHaveCount(0);
+  const jump = bob.page.getByRole('button', { name: /new messages? ↓/ });
+
+  await test.step('bob scrolls up; two more arrive: a "2 new messages" button, still unread elsewhere', async () => {
+    await bob.log.evaluate((el) => el.scrollTo(0, 0));
+    await alice.send('while bob reads back 1');
+    await alice.send('while bob reads back 2');
+    await expect(jump).toHaveText('2 new messages ↓');
+    await expect(badgeElsewhere).toHaveAccessibleName('2 unread messages');
+    await bob.snap('new messages below');
+  });
+
+  await test.step('the button takes him to them, and then they count as read everywhere', async () => {
+    await jump.click();
+    await expect(bob.messages.last()).toBeInViewport();
+    await expect(jump).toHaveCount(0);
+    await expect(badgeElsewhere).toHaveCount(0);
+  });
+});

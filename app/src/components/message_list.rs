@@ -1,8 +1,10 @@
 //! The message list of the open room (`role="log"`): messages in seq order, older pages
 //! fetched when the user scrolls to the top (keeping what they were reading in place), and
-//! kept scrolled to the newest message while the user is at the bottom.
+//! kept scrolled to the newest message while the user is at the bottom. Scrolled up, the
+//! room is not marked read, and a button says how many new messages wait below.
 
 use confab_protocol::RoomId;
+use confab_protocol::api::RoomSummary;
 use leptos::html;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -29,6 +31,25 @@ pub fn MessageList(
     let store = chat.store;
     let log = NodeRef::<html::Div>::new();
     let near_bottom = StoredValue::new(true);
+    // Mirrors `near_bottom` for the rest of the app (marking read, the jump button).
+    let at_bottom = move |yes: bool| {
+        near_bottom.set_value(yes);
+        if store.reading_newest.get_untracked() != yes {
+            store.reading_newest.set(yes);
+        }
+    };
+    at_bottom(true);
+    let unread = move || {
+        store
+            .rooms
+            .with(|r| r.get(&room).map_or(0, RoomSummary::unread))
+    };
+    let jump_to_newest = move |_| {
+        if let Some(el) = log.get_untracked() {
+            el.set_scroll_top(el.scroll_height());
+            at_bottom(true);
+        }
+    };
 
     let rows = Memo::new(move |_| {
         let me = store.me().map(|u| u.id);
@@ -71,7 +92,7 @@ pub fn MessageList(
                 if let (Some(offset), Some(top)) = (anchor, row_offset(&el, &selector)) {
                     el.set_scroll_top(top - offset);
                 }
-                near_bottom.set_value(distance_to_bottom(&el) < STICK_PX);
+                at_bottom(distance_to_bottom(&el) < STICK_PX);
             });
         });
     };
@@ -80,7 +101,7 @@ pub fn MessageList(
         let Some(el) = log.get_untracked() else {
             return;
         };
-        near_bottom.set_value(distance_to_bottom(&el) < STICK_PX);
+        at_bottom(distance_to_bottom(&el) < STICK_PX);
         if el.scroll_top() < PREFETCH_PX {
             load_older();
         }
@@ -107,7 +128,7 @@ pub fn MessageList(
             };
             if sending || near_bottom.get_value() {
                 el.set_scroll_top(el.scroll_height());
-                near_bottom.set_value(true);
+                at_bottom(true);
             }
             if el.scroll_height() <= el.client_height() + PREFETCH_PX {
                 load_older();
@@ -161,6 +182,17 @@ pub fn MessageList(
                     Row::Pending(pending) => view! { <PendingRow room pending /> }.into_any(),
                 }
             />
+            {move || {
+                let n = unread();
+                (n > 0 && !store.reading_newest.get())
+                    .then(|| {
+                        view! {
+                            <button type="button" class="jump-newest" on:click=jump_to_newest>
+                                {if n == 1 { "1 new message ↓".to_owned() } else { format!("{n} new messages ↓") }}
+                            </button>
+                        }
+                    })
+            }}
         </div>
     }
 }
