@@ -217,20 +217,16 @@ impl Chat {
 
     /// Reconnects at once if the socket is waiting to retry.
     pub fn reconnect_now(self) {
-        self.socket.with_value(|s| {
-            if let Some(socket) = s {
-                socket.reconnect_now();
-            }
-        });
+        self.with_socket(Socket::reconnect_now);
     }
 
     /// The browser lost the network: the socket is dropped and retried.
     fn network_lost(self) {
-        self.socket.with_value(|s| {
-            if let Some(socket) = s {
-                socket.network_lost();
-            }
-        });
+        self.with_socket(Socket::network_lost);
+    }
+
+    fn with_socket(self, f: impl FnOnce(&Socket)) {
+        self.socket.with_value(|s| s.as_ref().map(f));
     }
 
     fn send(self, frame: &ClientFrame) -> bool {

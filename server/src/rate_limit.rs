@@ -24,72 +24,80 @@ pub const BURST_FACTOR: u32 = 3;
 /// How often buckets that have refilled are forgotten, so memory follows active users.
 const FORGET_EVERY: Duration = Duration::from_secs(60);
 
-/// Cheap-to-clone handle to this instance's posting limits.
+/// One bucket per key, or no limit at all: what [`PostLimiter`] and [`SignInLimiter`]
+/// share.
 #[derive(Clone)]
-pub struct PostLimiter {
-    buckets: Option<Arc<DefaultKeyedRateLimiter<UserId>>>,
+struct Limit<K: Clone + Eq + std::hash::Hash> {
+    buckets: Option<Arc<DefaultKeyedRateLimiter<K>>>,
 }
 
-impl std::fmt::Debug for PostLimiter {
+impl<K> Limit<K>
+where
+    K: Clone + Eq + std::hash::Hash + Send + Sync + 'static,
+{
+    /// `quota` per key; `None` means no limit.
+    fn new(quota: Option<Quota>) -> Self {
+        Self {
+            buckets: quota.map(keyed),
+        }
+    }
+
+    /// Takes one from `key`'s allowance; `false` when it is used up for now.
+    fn allow(&self, key: &K) -> bool {
+        self.buckets
+            .as_ref()
+            .is_none_or(|buckets| buckets.check_key(key).is_ok())
+    }
+}
+
+impl<K: Clone + Eq + std::hash::Hash> std::fmt::Debug for Limit<K> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PostLimiter")
+        f.debug_struct("Limit")
             .field("limited", &self.buckets.is_some())
             .finish()
     }
 }
 
+/// Cheap-to-clone handle to this instance's posting limits.
+#[derive(Debug, Clone)]
+pub struct PostLimiter(Limit<UserId>);
+
 impl PostLimiter {
     /// `per_second` posts per user, in bursts of up to [`BURST_FACTOR`] times that; 0
     /// means no limit. Must run inside a tokio runtime (it starts its clean-up task).
     pub fn new(per_second: u32) -> Self {
-        let Some(rate) = NonZeroU32::new(per_second) else {
-            return Self { buckets: None };
-        };
-        let burst = rate.saturating_mul(NonZeroU32::new(BURST_FACTOR).unwrap_or(NonZeroU32::MIN));
-        Self {
-            buckets: Some(keyed(Quota::per_second(rate).allow_burst(burst))),
-        }
+        Self(Limit::new(NonZeroU32::new(per_second).map(|rate| {
+            let burst =
+                rate.saturating_mul(NonZeroU32::new(BURST_FACTOR).unwrap_or(NonZeroU32::MIN));
+            Quota::per_second(rate).allow_burst(burst)
+        })))
     }
 
     /// Takes one post from `user`'s allowance; `false` when it is used up for now.
     pub fn allow(&self, user: UserId) -> bool {
-        self.buckets
-            .as_ref()
-            .is_none_or(|buckets| buckets.check_key(&user).is_ok())
+        self.0.allow(&user)
     }
 }
 
 /// Cheap-to-clone handle to this instance's sign-in limits: one bucket per username (as
 /// sign-in looks it up: ignoring case), whether the name exists or not, so the answer
 /// does not tell which names do.
-#[derive(Clone)]
-pub struct SignInLimiter {
-    buckets: Option<Arc<DefaultKeyedRateLimiter<String>>>,
-}
-
-impl std::fmt::Debug for SignInLimiter {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SignInLimiter")
-            .field("limited", &self.buckets.is_some())
-            .finish()
-    }
-}
+#[derive(Debug, Clone)]
+pub struct SignInLimiter(Limit<String>);
 
 impl SignInLimiter {
     /// `per_minute` attempts per username, in bursts of as many (refilled one every
     /// `60 / per_minute` seconds); 0 means no limit. Must run inside a tokio runtime (it
     /// starts its clean-up task).
     pub fn new(per_minute: u32) -> Self {
-        Self {
-            buckets: NonZeroU32::new(per_minute).map(|rate| keyed(Quota::per_minute(rate))),
-        }
+        Self(Limit::new(
+            NonZeroU32::new(per_minute).map(Quota::per_minute),
+        ))
     }
 
     /// Takes one attempt from `username`'s allowance; `false` when it is used up for now.
     pub fn allow(&self, username: &str) -> bool {
-        self.buckets
-            .as_ref()
-            .is_none_or(|buckets| buckets.check_key(&username.to_lowercase()).is_ok())
+        self.0.allow(&username.to_lowercase())
     }
 }
 

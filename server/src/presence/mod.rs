@@ -238,19 +238,18 @@ impl Presence {
         if self.health().failing {
             return local().collect();
         }
-        match tokio::time::timeout(READ_TIMEOUT, leases.online(users, db::now())).await {
-            Ok(Ok(mut online)) => {
+        let read = tokio::time::timeout(READ_TIMEOUT, leases.online(users, db::now())).await;
+        match read
+            .unwrap_or_else(|_| Err(std::io::Error::from(std::io::ErrorKind::TimedOut).into()))
+        {
+            Ok(mut online) => {
                 online.extend(local());
                 online
             }
             // Not counted as an outage: one slow read must not hold announcements back
             // (the sweep, every few seconds, is what tells).
-            Ok(Err(err)) => {
+            Err(err) => {
                 tracing::warn!(error = %err, "cannot read presence from redis");
-                local().collect()
-            }
-            Err(_) => {
-                tracing::warn!("presence read from redis timed out");
                 local().collect()
             }
         }
